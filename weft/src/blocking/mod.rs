@@ -1,0 +1,1 @@
+//! blocking layer (filled in by its issue).

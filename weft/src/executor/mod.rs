@@ -1,0 +1,1 @@
+//! executor layer (filled in by its issue).

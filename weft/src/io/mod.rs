@@ -1,0 +1,1 @@
+//! io layer (filled in by its issue).

@@ -1,0 +1,1 @@
+//! net layer (filled in by its issue).

@@ -1,0 +1,1 @@
+//! reactor layer (filled in by its issue).

@@ -1,0 +1,1 @@
+//! sys layer (filled in by its issue).

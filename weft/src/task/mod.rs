@@ -1,0 +1,1 @@
+//! task layer (filled in by its issue).

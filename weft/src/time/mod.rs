@@ -1,0 +1,1 @@
+//! time layer (filled in by its issue).

@@ -1,0 +1,1 @@
+//! util layer (filled in by its issue).
