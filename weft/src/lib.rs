@@ -14,3 +14,5 @@ pub mod net;
 pub mod reactor;
 pub mod task;
 pub mod time;
+
+pub use weft_macros::{main, test};
