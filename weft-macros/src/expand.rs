@@ -8,29 +8,32 @@
 //! ```text
 //! fn main() -> R {
 //!     let body = async move { body };
-//!     #[allow(clippy::expect_used, clippy::needless_return)]
+//!     #[allow(clippy::expect_used)]
+//!     let rt = ::weft::runtime::Builder::new_multi_thread()
+//!         .worker_threads(2)
+//!         .build()
+//!         .expect("weft: failed to build the runtime");
+//!     #[allow(clippy::needless_return)]
 //!     {
-//!         return ::weft::runtime::Builder::new_multi_thread()
-//!             .worker_threads(2)
-//!             .build()
-//!             .expect("weft: failed to build the runtime")
-//!             .block_on(body);
+//!         return rt.block_on(body);
 //!     }
 //! }
 //! ```
 //! The `block_on` value is returned from the function, so the body's type is
 //! checked against the declared return type (a body ending in `5` under
 //! `-> ()` is an error, not a value silently dropped), and `?` in the body
-//! converts errors into the declared error type. Each builder call carries
-//! the span of the argument that asked for it, so a builder method the
-//! runtime lacks is reported on that argument.
+//! converts errors into the declared error type; `rt.block_on(body)` is
+//! located over the body's last statement, where such a mismatch is then
+//! reported. Each builder call carries the span of the argument that asked
+//! for it, so a builder method the runtime lacks is reported on that
+//! argument.
 //!
 //! On any error the function is emitted anyway, without `async` and with a
 //! body of `unimplemented!()`, beside the errors: one mistake in the
 //! attribute then does not turn into "`main` function not found" or
 //! "unused function" on top.
 
-use proc_macro2::{Ident, Span, TokenStream};
+use proc_macro2::{Ident, Span, TokenStream, TokenTree};
 use quote::{quote, quote_spanned, ToTokens};
 use syn::AttrStyle;
 
@@ -189,26 +192,46 @@ fn expand_ok(kind: Kind, cfg: &Config, f: &EntryFn) -> TokenStream {
         Kind::Test => quote!(#[::core::prelude::v1::test]),
         Kind::Main => TokenStream::new(),
     };
-    // mixed_site: the user's body cannot see (or shadow) this binding.
+    // mixed_site: the user's body cannot see (or shadow) these bindings.
     let body = Ident::new("body", Span::mixed_site());
+    let rt = Ident::new("rt", Span::mixed_site());
     let chain = builder(cfg);
-    // Spanned at the body: a body whose type is not the declared return
-    // type is reported there.
-    let run = quote_spanned! {f.body_span=>
-        #chain.build().expect(#BUILD_FAILED).block_on(#body)
-    };
+    // `rt.block_on(body)` is the function's value; it is located over the
+    // body's last statement, so that a body of the wrong type is reported
+    // there ("expected `()`, found integer") rather than on the attribute.
+    let (start, end) = tail_spans(&f.body, f.body_span);
+    let rt_at_tail = Ident::new("rt", Span::mixed_site().located_at(start));
+    let body_at_tail = Ident::new("body", Span::mixed_site().located_at(end));
+    let run =
+        quote_spanned!(Span::mixed_site().located_at(end)=> #rt_at_tail.block_on(#body_at_tail));
     quote! {
         #test_attr
         #(#attrs)*
         #(#inner)*
         #vis #sig {
             let #body = async move { #stmts };
-            #[allow(clippy::expect_used, clippy::needless_return)]
+            #[allow(clippy::expect_used)]
+            let #rt = #chain.build().expect(#BUILD_FAILED);
+            #[allow(clippy::needless_return)]
             {
                 return #run;
             }
         }
     }
+}
+
+/// The spans of the first and the last token of the body's last statement,
+/// found by splitting the top level at `;` (a tail expression, or the last
+/// `stmt;`); the braces' span for an empty body.
+fn tail_spans(body: &TokenStream, braces: Span) -> (Span, Span) {
+    let tokens: Vec<TokenTree> = body.clone().into_iter().collect();
+    let Some(last) = tokens.last() else {
+        return (braces, braces);
+    };
+    let is_semi = |t: &TokenTree| matches!(t, TokenTree::Punct(p) if p.as_char() == ';');
+    let before_last = &tokens[..tokens.len() - 1];
+    let start = before_last.iter().rposition(is_semi).map_or(0, |i| i + 1);
+    (tokens[start].span(), last.span())
 }
 
 /// The function as it stands, made sync, with a body that type-checks
@@ -259,10 +282,11 @@ mod tests {
         assert!(
             out.contains(
                 ":: weft :: runtime :: Builder :: new_current_thread () . build () \
-                 . expect (\"weft: failed to build the runtime\") . block_on (body)"
+                 . expect (\"weft: failed to build the runtime\") ;"
             ),
             "{out}"
         );
+        assert!(out.contains("return rt . block_on (body) ;"), "{out}");
         assert!(!out.contains("test"), "{out}");
     }
 
