@@ -1,0 +1,4 @@
+#[weft::main(crate = "tests_build::mock")]
+async fn main() {
+    let = 5;
+}

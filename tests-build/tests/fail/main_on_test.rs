@@ -1,0 +1,5 @@
+#[weft::main]
+#[test]
+async fn a_test() {}
+
+fn main() {}

@@ -1,0 +1,2 @@
+#[weft::test]
+async fn main() {}
