@@ -116,3 +116,13 @@ async fn takes_ownership(v: Vec<u8>) -> Vec<u8> {
 fn arguments_are_moved_in() {
     assert_eq!(takes_ownership(vec![0]), [0, 1]);
 }
+
+/// A body that never returns compiles without warnings (no unreachable
+/// code after it in the expansion); CI's clippy runs with `-D warnings`.
+#[weft::main(crate = "tests_build::mock")]
+#[allow(dead_code)]
+async fn serve_forever() {
+    loop {
+        std::future::pending::<()>().await;
+    }
+}
