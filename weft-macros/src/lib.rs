@@ -3,8 +3,8 @@
 //! Use them through the `weft` crate, which re-exports both; this crate is an
 //! implementation detail and its paths may change.
 //!
-//! Layout: [`args`] parses the attribute arguments, [`item`] the annotated
-//! function (its body left as tokens), [`expand`] writes the sync function
+//! Layout: `args` parses the attribute arguments, `item` the annotated
+//! function (its body left as tokens), `expand` writes the sync function
 //! that builds the runtime, and the errors.
 #![forbid(unsafe_code)]
 
