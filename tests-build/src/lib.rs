@@ -6,7 +6,8 @@
 //! argument, which records the builder calls the expansion made.
 #![forbid(unsafe_code)]
 
-/// A stand-in for `weft` with the API surface the macros call:
+/// A stand-in for `weft` with the API surface the macros call, in the same
+/// `&mut self` builder style as `weft::runtime::Builder`:
 /// `runtime::Builder::{new_current_thread, new_multi_thread}`,
 /// `.worker_threads(n)`, `.start_paused(b)`, `.build()` and
 /// `Runtime::block_on`. It exists so that options the real runtime does not
@@ -56,13 +57,13 @@ pub mod mock {
             }
 
             /// Records `worker_threads(n)`.
-            pub fn worker_threads(mut self, n: usize) -> Builder {
+            pub fn worker_threads(&mut self, n: usize) -> &mut Builder {
                 self.calls.push(format!("worker_threads({n})"));
                 self
             }
 
             /// Records `start_paused(b)`.
-            pub fn start_paused(mut self, paused: bool) -> Builder {
+            pub fn start_paused(&mut self, paused: bool) -> &mut Builder {
                 self.calls.push(format!("start_paused({paused})"));
                 self
             }
@@ -72,8 +73,10 @@ pub mod mock {
             /// # Errors
             ///
             /// Never; the signature is the real builder's.
-            pub fn build(self) -> std::io::Result<Runtime> {
-                Ok(Runtime { calls: self.calls })
+            pub fn build(&mut self) -> std::io::Result<Runtime> {
+                Ok(Runtime {
+                    calls: self.calls.clone(),
+                })
             }
         }
 
