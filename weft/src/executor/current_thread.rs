@@ -39,6 +39,7 @@ pub(crate) struct Shared {
     /// Length of `inject`, readable without the lock (a hint, exact under it).
     inject_len: AtomicUsize,
     pub(crate) driver: driver::Handle,
+    pub(crate) blocking: Arc<crate::blocking::Pool>,
 }
 
 struct Inject {
@@ -57,7 +58,7 @@ pub(crate) struct Core {
 }
 
 impl Shared {
-    pub(crate) fn new(driver: driver::Handle) -> Shared {
+    pub(crate) fn new(driver: driver::Handle, blocking: crate::blocking::pool::Config) -> Shared {
         Shared {
             inject: Mutex::new(Inject {
                 queue: VecDeque::new(),
@@ -65,6 +66,7 @@ impl Shared {
             }),
             inject_len: AtomicUsize::new(0),
             driver,
+            blocking: crate::blocking::Pool::new(blocking),
         }
     }
 }
