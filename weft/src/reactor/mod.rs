@@ -23,11 +23,28 @@
 //! The unsafe code of the reactor is confined to `backend/` and `wakeup/`; every other module
 //! here forbids it.
 // TEMP: the executor and net layers that call into the reactor are not on this branch yet.
-#![allow(dead_code)]
+#![cfg_attr(any(not(test), loom), allow(dead_code))]
 
 mod backend;
+mod coop_stub;
+mod driver;
+mod park;
 mod ready;
+mod registration;
+mod scheduled_io;
+mod slab;
 mod wakeup;
+
+#[cfg(test)]
+mod tests;
+
+#[allow(unused_imports)] // TEMP: see the dead_code note above.
+pub(crate) use self::{
+    driver::{Driver, Handle},
+    ready::{Direction, Interest, Ready},
+    registration::Registration,
+    scheduled_io::ReadyEvent,
+};
 
 /// Which operating-system poller a runtime's event loop sleeps in.
 ///
@@ -67,5 +84,25 @@ impl Default for IoBackend {
         } else {
             IoBackend::Poll
         }
+    }
+}
+
+/// The reactor's user-visible error messages, each defined once.
+// TEMP: move to `util/error.rs` once that file exists on main.
+pub(crate) mod msg {
+    use std::io;
+
+    /// A registration whose driver was dropped.
+    pub(crate) const SHUT_DOWN: &str = "the weft runtime that owned this socket has shut down";
+    /// A registration used after `deregister`.
+    pub(crate) const DEREGISTERED: &str =
+        "this socket was deregistered from the weft runtime's reactor";
+
+    pub(crate) fn shut_down() -> io::Error {
+        io::Error::other(SHUT_DOWN)
+    }
+
+    pub(crate) fn deregistered() -> io::Error {
+        io::Error::other(DEREGISTERED)
     }
 }
