@@ -6,6 +6,9 @@
 //! other; each loop is bounded and each wait has a deadline.
 #![forbid(unsafe_code)]
 
+#[cfg(loom)]
+mod loom_park;
+
 #[cfg(not(loom))]
 mod backend;
 #[cfg(not(loom))]
