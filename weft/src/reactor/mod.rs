@@ -13,7 +13,7 @@
 //!  Handle::unpark ── (only if parked) ──> wakeup fd (eventfd | pipe)
 //! ```
 //!
-//! - [`Driver`] is owned by the thread that parks; [`Handle`] is shared (`Send + Sync`):
+//! - `Driver` is owned by the thread that parks; `Handle` is shared (`Send + Sync`):
 //!   it registers sources and unparks the driver from any thread.
 //! - `backend/`: the poller contract and its epoll and poll(2) implementations.
 //! - `wakeup/`: the eventfd or pipe that interrupts a wait.
