@@ -8,6 +8,7 @@
 
 mod affinity;
 mod alloc;
+mod clock;
 mod report;
 mod runtimes;
 mod workloads;
@@ -15,6 +16,7 @@ mod workloads;
 use std::process::ExitCode;
 use std::time::{Instant, SystemTime, UNIX_EPOCH};
 
+use clock::Clock;
 use report::{fmt_value, Results};
 use runtimes::RUNTIMES;
 use workloads::{Config, Entry};
@@ -23,7 +25,7 @@ use workloads::{Config, Entry};
 static GLOBAL: alloc::CountingAlloc = alloc::CountingAlloc;
 
 const USAGE: &str = "\
-usage: weft-bench [--rounds N] [--warmup N] [--quick] [--only NAME[,NAME...]] [--pin CPU] [--list]
+usage: weft-bench [--rounds N] [--warmup N] [--quick] [--only NAME[,NAME...]] [--pin CPU] [--clock wall|cpu] [--list]
 
 Runs each workload on weft, tokio and smol (current-thread each), interleaved,
 and prints a markdown table of the medians with their ratios to tokio's.
@@ -33,6 +35,9 @@ and prints a markdown table of the medians with their ratios to tokio's.
   --quick      tiny sizes, a smoke run of a few seconds
   --only NAMES run only these workloads (comma-separated, or repeat --only)
   --pin CPU    pin to this CPU with sched_setaffinity (run.sh uses taskset -c 1)
+  --clock C    report per-operation times on the wall clock (default) or
+               on this thread's CPU clock (cpu: leaves out the time other
+               processes held the CPU, for a busy machine)
   --list       list the workloads and exit
 ";
 
@@ -44,6 +49,7 @@ struct Args {
     quick: bool,
     only: Vec<String>,
     pin: Option<usize>,
+    clock: Clock,
     list: bool,
     help: bool,
 }
@@ -55,6 +61,7 @@ fn parse_args(args: impl IntoIterator<Item = String>) -> Result<Args, String> {
         quick: false,
         only: Vec::new(),
         pin: None,
+        clock: Clock::Wall,
         list: false,
         help: false,
     };
@@ -91,6 +98,13 @@ fn parse_args(args: impl IntoIterator<Item = String>) -> Result<Args, String> {
                     .map(str::to_string),
             ),
             "--pin" => out.pin = Some(number("--pin", value("--pin")?)?),
+            "--clock" => {
+                out.clock = match value("--clock")?.as_str() {
+                    "wall" => Clock::Wall,
+                    "cpu" => Clock::Cpu,
+                    other => return Err(format!("--clock: '{other}' is neither wall nor cpu")),
+                }
+            }
             "--list" => out.list = true,
             "-h" | "--help" => out.help = true,
             other => return Err(format!("unknown argument '{other}'")),
@@ -172,16 +186,20 @@ fn main() -> ExitCode {
         );
     }
 
-    let cfg = Config { quick: args.quick };
+    let cfg = Config {
+        quick: args.quick,
+        clock: args.clock,
+    };
     let warmup = args.warmup.unwrap_or(if args.quick { 0 } else { 1 });
     let now = SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .map_or(0, |d| d.as_secs());
     println!(
-        "weft-bench {}: {} rounds (+{warmup} warm-up), {} sizes, {}, CPUs {cpus:?} of {}, {} ({})",
+        "weft-bench {}: {} rounds (+{warmup} warm-up), {} sizes, {} clock, {}, CPUs {cpus:?} of {}, {} ({})",
         report::utc_date(now),
         args.rounds,
         if args.quick { "quick" } else { "full" },
+        args.clock.name(),
         if cfg!(debug_assertions) {
             "DEBUG BUILD"
         } else {
@@ -241,12 +259,16 @@ mod tests {
         assert_eq!(a.rounds, 3);
         assert_eq!(a.warmup, None);
         assert!(!a.quick && !a.list && a.only.is_empty() && a.pin.is_none());
+        assert_eq!(a.clock, Clock::Wall);
     }
 
     #[test]
     fn flags_and_values() {
-        let a =
-            parse("--rounds 5 --quick --only spawn,wake --only=yield --pin=1 --warmup 0").unwrap();
+        let a = parse(
+            "--rounds 5 --quick --only spawn,wake --only=yield --pin=1 --warmup 0 --clock cpu",
+        )
+        .unwrap();
+        assert_eq!(a.clock, Clock::Cpu);
         assert_eq!(a.rounds, 5);
         assert!(a.quick);
         assert_eq!(a.only, ["spawn", "wake", "yield"]);
@@ -260,6 +282,7 @@ mod tests {
         assert!(parse("--rounds x").is_err());
         assert!(parse("--rounds").is_err());
         assert!(parse("--frobnicate").is_err());
+        assert!(parse("--clock sundial").is_err());
     }
 
     #[test]

@@ -6,8 +6,7 @@
 //! metrics (each becomes a row of the table), e.g. wall time, CPU time and
 //! peak RSS.
 
-use std::time::Duration;
-
+use crate::clock::{Clock, Elapsed};
 use crate::runtimes::{self, Runtime, RUNTIMES};
 
 mod spawn;
@@ -19,6 +18,8 @@ mod yield_now;
 pub(crate) struct Config {
     /// Tiny sizes, for a smoke run in CI.
     pub(crate) quick: bool,
+    /// The clock per-operation times are reported on.
+    pub(crate) clock: Clock,
 }
 
 impl Config {
@@ -44,17 +45,19 @@ pub(crate) struct Sample {
 }
 
 impl Sample {
-    /// Nanoseconds per operation over `ops` operations that took `elapsed`.
+    /// Nanoseconds per operation over `ops` operations that took
+    /// `elapsed`, on the clock `cfg` asks for.
     pub(crate) fn ns_per_op(
+        cfg: &Config,
         metric: &'static str,
         unit: &'static str,
-        elapsed: Duration,
+        elapsed: Elapsed,
         ops: usize,
     ) -> Sample {
         Sample {
             metric,
             unit,
-            value: elapsed.as_nanos() as f64 / ops.max(1) as f64,
+            value: elapsed.on(cfg.clock).as_nanos() as f64 / ops.max(1) as f64,
         }
     }
 }
@@ -106,7 +109,10 @@ mod tests {
     /// finite, positive figures.
     #[test]
     fn every_workload_runs_on_every_runtime() {
-        let cfg = Config { quick: true };
+        let cfg = Config {
+            quick: true,
+            clock: Clock::Cpu,
+        };
         for w in all() {
             for (rt, run) in RUNTIMES.iter().zip(w.runs) {
                 let samples = run(&cfg);

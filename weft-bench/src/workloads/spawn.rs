@@ -2,10 +2,9 @@
 //! every handle — ns per task; and, in a separate untimed run, the heap
 //! allocations (and bytes) per spawned and joined task.
 
-use std::time::Instant;
-
 use super::{Config, Sample, Workload};
 use crate::alloc;
+use crate::clock::Stopwatch;
 use crate::runtimes::Runtime;
 
 pub(crate) struct Spawn;
@@ -19,14 +18,14 @@ impl Workload for Spawn {
         let n = cfg.size(1_000_000, 10_000);
         let elapsed = R::block_on(async move {
             let mut handles = Vec::with_capacity(n);
-            let start = Instant::now();
+            let sw = Stopwatch::start();
             for _ in 0..n {
                 handles.push(R::spawn(async {}));
             }
             for h in handles {
                 h.await;
             }
-            start.elapsed()
+            sw.elapsed()
         });
 
         // Counting costs a branch and two adds per allocation: keep it out
@@ -45,7 +44,7 @@ impl Workload for Spawn {
         });
 
         vec![
-            Sample::ns_per_op("spawn", "ns/task", elapsed, n),
+            Sample::ns_per_op(cfg, "spawn", "ns/task", elapsed, n),
             Sample {
                 metric: "spawn allocs",
                 unit: "allocs/task",

@@ -5,9 +5,8 @@
 //! wake (a same-thread `Waker::wake` into its run queue) and scheduling
 //! differ. A round trip is two sends, two receives and two task switches.
 
-use std::time::Instant;
-
 use super::{Config, Sample, Workload};
+use crate::clock::Stopwatch;
 use crate::runtimes::Runtime;
 
 pub(crate) struct Wake;
@@ -22,7 +21,7 @@ impl Workload for Wake {
         let (elapsed, last) = R::block_on(async move {
             let (to_pong, from_ping) = async_channel::bounded::<u64>(1);
             let (to_ping, from_pong) = async_channel::bounded::<u64>(1);
-            let start = Instant::now();
+            let sw = Stopwatch::start();
             let ping = R::spawn(async move {
                 let mut token = 0u64;
                 for _ in 0..n {
@@ -46,9 +45,9 @@ impl Workload for Wake {
             });
             let last = ping.await;
             pong.await;
-            (start.elapsed(), last)
+            (sw.elapsed(), last)
         });
         assert_eq!(last, n as u64, "wake: the token was lost on the way");
-        vec![Sample::ns_per_op("wake", "ns/round trip", elapsed, n)]
+        vec![Sample::ns_per_op(cfg, "wake", "ns/round trip", elapsed, n)]
     }
 }

@@ -2,9 +2,8 @@
 //! times — ns per yield. Nothing else is ready, so this is the cost of a
 //! self-wake, a trip through the run queue and a poll.
 
-use std::time::Instant;
-
 use super::{Config, Sample, Workload};
+use crate::clock::Stopwatch;
 use crate::runtimes::Runtime;
 
 pub(crate) struct Yield;
@@ -16,15 +15,15 @@ impl Workload for Yield {
     fn run<R: Runtime>(cfg: &Config) -> Vec<Sample> {
         let n = cfg.size(10_000_000, 100_000);
         let elapsed = R::block_on(async move {
-            let start = Instant::now();
+            let sw = Stopwatch::start();
             R::spawn(async move {
                 for _ in 0..n {
                     R::yield_now().await;
                 }
             })
             .await;
-            start.elapsed()
+            sw.elapsed()
         });
-        vec![Sample::ns_per_op("yield", "ns/yield", elapsed, n)]
+        vec![Sample::ns_per_op(cfg, "yield", "ns/yield", elapsed, n)]
     }
 }
