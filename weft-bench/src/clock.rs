@@ -85,6 +85,22 @@ pub(crate) fn thread_cpu_time() -> Duration {
     )
 }
 
+/// How many times the calling thread has been preempted (involuntary
+/// context switches, `getrusage(RUSAGE_THREAD)`): a run that another
+/// process interrupted often is a noisy one. Zero if it cannot be read.
+pub(crate) fn preemptions() -> u64 {
+    // SAFETY: `rusage` is plain integers and `timeval`s; all zeroes is a
+    // valid value.
+    let mut ru: libc::rusage = unsafe { std::mem::zeroed() };
+    // SAFETY: `ru` is a live, writable `rusage`; RUSAGE_THREAD asks about
+    // the calling thread only.
+    let rc = unsafe { libc::getrusage(libc::RUSAGE_THREAD, &mut ru) };
+    if rc != 0 {
+        return 0;
+    }
+    u64::try_from(ru.ru_nivcsw).unwrap_or(0)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -104,5 +120,12 @@ mod tests {
         assert!(e.cpu < e.wall - Duration::from_millis(40), "{e:?}");
         assert_eq!(e.on(Clock::Wall), e.wall);
         assert_eq!(e.on(Clock::Cpu), e.cpu);
+    }
+
+    #[test]
+    fn preemptions_never_go_backwards() {
+        let a = preemptions();
+        std::thread::yield_now();
+        assert!(preemptions() >= a);
     }
 }

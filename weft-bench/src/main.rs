@@ -214,6 +214,7 @@ fn main() -> ExitCode {
 
     let started = Instant::now();
     let mut results = Results::default();
+    let mut preempted = [0u64; RUNTIMES.len()];
     for w in &selected {
         for _ in 0..warmup {
             for run in w.runs {
@@ -223,21 +224,33 @@ fn main() -> ExitCode {
         for round in 1..=args.rounds {
             let mut line = format!("{} round {round}:", w.name);
             for (i, run) in w.runs.iter().enumerate() {
+                let before = clock::preemptions();
                 let samples = run(&cfg);
+                let switches = clock::preemptions().saturating_sub(before);
+                preempted[i] += switches;
                 results.record(i, &samples);
                 if let Some(first) = samples.first() {
                     line.push_str(&format!(
-                        " {} {} {}",
+                        " {} {} {} ({switches} preempted),",
                         RUNTIMES[i],
                         fmt_value(first.value),
                         first.unit
                     ));
                 }
             }
-            eprintln!("{line}");
+            eprintln!("{}", line.trim_end_matches(','));
         }
     }
     print!("{}", results.table());
+    let noise: Vec<String> = RUNTIMES
+        .iter()
+        .zip(preempted)
+        .map(|(rt, n)| format!("{rt} {n}"))
+        .collect();
+    println!(
+        "\ntimes this thread was preempted during the measured runs: {}",
+        noise.join(", ")
+    );
     eprintln!(
         "weft-bench: done in {:.1} s",
         started.elapsed().as_secs_f64()
