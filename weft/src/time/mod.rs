@@ -1,1 +1,4 @@
-//! time layer (filled in by its issue).
+//! Timers: the time driver and (soon) `sleep`, `timeout`, `interval`.
+#![forbid(unsafe_code)]
+
+pub(crate) mod driver;
