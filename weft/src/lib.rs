@@ -4,13 +4,16 @@
 #![cfg_attr(test, allow(clippy::unwrap_used, clippy::expect_used))]
 
 pub(crate) mod loom;
-pub(crate) mod sys;
 pub(crate) mod util;
 
 pub mod blocking;
-pub mod executor;
-pub mod io;
-pub mod net;
-pub mod reactor;
+pub(crate) mod executor;
 pub mod task;
-pub mod time;
+
+pub mod runtime {
+    //! The runtime and its builder.
+    pub use crate::executor::{Builder, Runtime};
+}
+
+pub use executor::{block_on, spawn, spawn_local, Runtime};
+pub use task::spawn_blocking;

@@ -1,1 +1,3 @@
-//! util layer (filled in by its issue).
+//! Small pieces shared by the layers.
+
+pub(crate) mod error;
