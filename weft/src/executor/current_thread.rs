@@ -209,6 +209,9 @@ pub(crate) fn run<F: Future>(shared: &Arc<Shared>, future: F) -> F::Output {
             }
             let task = CONTEXT.with(|c| {
                 let mut core = c.core.borrow_mut();
+                // Invariant: `block_on` installed the core before calling `run`
+                // and only takes it back after `run` returns.
+                #[allow(clippy::expect_used)]
                 let core = core.as_mut().expect("weft bug: run loop lost its core");
                 shared.next_task(core)
             });
