@@ -39,6 +39,7 @@ pub(crate) mod util;
 pub mod blocking;
 pub(crate) mod executor;
 pub mod task;
+pub mod time;
 
 pub mod runtime {
     //! The runtime and its builder.

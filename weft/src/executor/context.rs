@@ -85,7 +85,7 @@ impl Drop for EnterGuard {
 }
 
 /// The current runtime's timer handle, if this thread is inside a runtime.
-#[allow(dead_code)]
-pub(crate) fn time_handle() -> Option<()> {
+// TEMP (time branch): the signature the time layer calls; the lead wires the real handle.
+pub(crate) fn time_handle() -> Option<crate::time::driver::Handle> {
     None
 }

@@ -274,6 +274,11 @@ impl Wheel {
         self.entry(key).is_some()
     }
 
+    /// Consumes the wheel, yielding the waker of every armed entry (for shutdown).
+    pub(crate) fn into_wakers(self) -> impl Iterator<Item = Waker> {
+        self.slab.into_iter().filter_map(|slot| slot.waker)
+    }
+
     /// The tick at which the wheel next has work: a **safe lower bound**, never later than the
     /// earliest armed `when`. It is exact when the earliest entry is due within the current 64
     /// ticks (level 0) or is in the due list (then it is `elapsed()`); otherwise it is the start
