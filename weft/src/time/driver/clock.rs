@@ -8,15 +8,17 @@
 
 use std::time::{Duration, Instant as StdInstant};
 
-use crate::loom::sync::atomic::{AtomicU8, Ordering};
-use crate::loom::sync::Mutex;
+// std, not the loom shim: the time layer is not model-checked, and loom's types would panic
+// when a runtime is built outside a loom model.
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Mutex;
 
 #[derive(Debug)]
 pub(crate) struct Clock {
     /// 1 while paused. Read on every `now()` and `is_paused()`.
-    paused: AtomicU8,
+    paused: AtomicBool,
     /// 1 once the clock has been paused: from then on `now()` takes the lock.
-    shifted: AtomicU8,
+    shifted: AtomicBool,
     state: Mutex<State>,
 }
 
@@ -33,8 +35,8 @@ impl Clock {
     pub(crate) fn new(start_paused: bool) -> Clock {
         let now = StdInstant::now();
         Clock {
-            paused: AtomicU8::new(u8::from(start_paused)),
-            shifted: AtomicU8::new(u8::from(start_paused)),
+            paused: AtomicBool::new(start_paused),
+            shifted: AtomicBool::new(start_paused),
             state: Mutex::new(State {
                 base: now,
                 unfrozen: if start_paused { None } else { Some(now) },
@@ -45,7 +47,7 @@ impl Clock {
     pub(crate) fn now(&self) -> StdInstant {
         // Relaxed: `shifted` only guards a fast path; whoever pauses the clock holds the lock
         // while setting it, and a reader racing with the pause may still read the real time.
-        if self.shifted.load(Ordering::Relaxed) == 0 {
+        if !self.shifted.load(Ordering::Relaxed) {
             return StdInstant::now();
         }
         let state = crate::loom::lock(&self.state);
@@ -60,7 +62,7 @@ impl Clock {
 
     pub(crate) fn is_paused(&self) -> bool {
         // Relaxed: a hint for the run loop, re-checked under the lock where it matters.
-        self.paused.load(Ordering::Relaxed) == 1
+        self.paused.load(Ordering::Relaxed)
     }
 
     /// Freezes the clock. Returns false if it was already paused.
@@ -73,8 +75,8 @@ impl Clock {
             .base
             .checked_add(unfrozen.elapsed())
             .unwrap_or(state.base);
-        self.shifted.store(1, Ordering::Relaxed);
-        self.paused.store(1, Ordering::Relaxed);
+        self.shifted.store(true, Ordering::Relaxed);
+        self.paused.store(true, Ordering::Relaxed);
         true
     }
 
@@ -85,7 +87,7 @@ impl Clock {
             return false;
         }
         state.unfrozen = Some(StdInstant::now());
-        self.paused.store(0, Ordering::Relaxed);
+        self.paused.store(false, Ordering::Relaxed);
         true
     }
 

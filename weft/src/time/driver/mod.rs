@@ -30,14 +30,13 @@ mod clock;
 pub(crate) mod wheel;
 
 use std::fmt;
-use std::sync::{Arc, OnceLock};
+use std::sync::{Arc, Mutex, MutexGuard, OnceLock};
 use std::task::Waker;
 use std::time::{Duration, Instant as StdInstant};
 
 pub(crate) use self::clock::add_saturating;
 use self::clock::Clock;
 use self::wheel::{TimerKey, Wheel};
-use crate::loom::sync::Mutex;
 use crate::time::Instant;
 
 /// Wakers taken out of the wheel per lock hold: the lock is released to run them.
@@ -379,7 +378,7 @@ impl Handle {
         }
     }
 
-    fn lock(&self) -> crate::loom::sync::MutexGuard<'_, State> {
+    fn lock(&self) -> MutexGuard<'_, State> {
         crate::loom::lock(&self.inner.state)
     }
 }
