@@ -34,16 +34,19 @@
 #![cfg_attr(test, allow(clippy::unwrap_used, clippy::expect_used))]
 
 pub(crate) mod loom;
+pub(crate) mod sys;
 pub(crate) mod util;
 
 pub mod blocking;
 pub(crate) mod executor;
+pub(crate) mod reactor;
 pub mod task;
 pub mod time;
 
 pub mod runtime {
     //! The runtime and its builder.
     pub use crate::executor::{Builder, Runtime};
+    pub use crate::reactor::IoBackend;
 }
 
 pub use executor::{block_on, spawn, spawn_local, Runtime};

@@ -84,6 +84,12 @@ impl Drop for EnterGuard {
     }
 }
 
+/// The current runtime's IO driver handle, if this thread is inside a runtime.
+#[allow(dead_code)] // TEMP: used by weft::net, landing next
+pub(crate) fn io_handle() -> Option<crate::reactor::Handle> {
+    with_handle(|h| h.map(|h| h.driver.io.clone()))
+}
+
 /// The current runtime's timer handle, if this thread is inside a runtime.
 // TEMP (time branch): the signature the time layer calls; the lead wires the real handle.
 pub(crate) fn time_handle() -> Option<crate::time::driver::Handle> {

@@ -1,4 +1,5 @@
 //! Small pieces shared by the layers.
 
 pub(crate) mod error;
+pub(crate) mod park;
 pub(crate) mod pin;
