@@ -41,6 +41,7 @@ pub mod blocking;
 pub(crate) mod executor;
 pub(crate) mod reactor;
 pub mod task;
+pub mod time;
 
 pub mod runtime {
     //! The runtime and its builder.

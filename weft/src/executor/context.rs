@@ -89,3 +89,8 @@ impl Drop for EnterGuard {
 pub(crate) fn io_handle() -> Option<crate::reactor::Handle> {
     with_handle(|h| h.map(|h| h.driver.io.clone()))
 }
+
+/// The current runtime's timer handle, if this thread is inside a runtime.
+pub(crate) fn time_handle() -> Option<crate::time::driver::Handle> {
+    with_handle(|h| h.map(|h| h.driver.time.clone()))
+}

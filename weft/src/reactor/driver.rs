@@ -109,19 +109,19 @@ impl Driver {
     /// caller re-checks its queues after each park. May return early (an unpark, a signal, or
     /// on poll(2) an `arm` from another thread); the caller computes its next timeout again.
     ///
-    /// `handle` must be this driver's (it is the one its caller holds anyway).
+    /// `handle` must be this driver's (it is the one its caller holds anyway). Returns how many
+    /// wakers the IO events woke.
     ///
     /// # Errors
     ///
     /// The OS error of `epoll_wait`/`poll` (not `EINTR`), naming the call.
-    pub(crate) fn park(&mut self, handle: &Handle, timeout: Option<Duration>) -> io::Result<()> {
+    pub(crate) fn park(&mut self, handle: &Handle, timeout: Option<Duration>) -> io::Result<usize> {
         debug_assert!(
             Arc::ptr_eq(&handle.inner, &self.inner),
             "park with a foreign handle"
         );
         self.poll_events(timeout)?;
-        self.dispatch();
-        Ok(())
+        Ok(self.dispatch())
     }
 
     /// The waiting half of [`park`](Self::park): fills `self.events`.
@@ -140,9 +140,10 @@ impl Driver {
     }
 
     /// The dispatching half of [`park`](Self::park): sets readiness and wakes.
-    pub(super) fn dispatch(&mut self) {
+    /// Returns how many wakers it woke.
+    pub(super) fn dispatch(&mut self) -> usize {
         if self.events.is_empty() {
-            return;
+            return 0;
         }
         self.tick = self.tick.wrapping_add(1) & TICK_MASK;
         {
@@ -155,9 +156,11 @@ impl Driver {
                 }
             }
         }
+        let woken = self.wakers.len();
         for waker in self.wakers.drain(..) {
             waker.wake();
         }
+        woken
     }
 
     /// The backend this driver waits in.

@@ -2,3 +2,4 @@
 
 pub(crate) mod error;
 pub(crate) mod park;
+pub(crate) mod pin;
