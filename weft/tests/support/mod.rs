@@ -139,6 +139,11 @@ impl WakerSlot {
         self.waker.lock().unwrap().clone()
     }
 
+    /// Store `waker` (as a future's poll would).
+    pub fn register(&self, waker: &Waker) {
+        *self.waker.lock().unwrap() = Some(waker.clone());
+    }
+
     pub fn has_waker(&self) -> bool {
         self.waker.lock().unwrap().is_some()
     }
