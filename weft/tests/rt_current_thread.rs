@@ -2,6 +2,9 @@
 //! misuse panics, spawning from tasks and other threads, several threads
 //! calling `block_on`, the coop budget and fairness.
 
+// Some tests return a JoinHandle out of `block_on` on purpose.
+#![allow(clippy::async_yields_async)]
+
 mod support;
 
 use std::cell::Cell;
@@ -105,14 +108,14 @@ fn block_on_resumes_a_panic_of_its_future_and_the_runtime_survives() {
 #[should_panic(expected = "outside a weft runtime")]
 fn spawn_outside_a_runtime_panics() {
     let _w = watchdog("spawn_outside_a_runtime_panics", 20);
-    let _ = weft::spawn(async {});
+    drop(weft::spawn(async {}));
 }
 
 #[test]
 #[should_panic(expected = "outside a thread that is driving a weft runtime")]
 fn spawn_local_outside_a_runtime_panics() {
     let _w = watchdog("spawn_local_outside_a_runtime_panics", 20);
-    let _ = weft::spawn_local(async {});
+    drop(weft::spawn_local(async {}));
 }
 
 #[test]
