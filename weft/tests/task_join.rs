@@ -322,3 +322,33 @@ fn join_handle_wakes_a_joiner_waiting_from_another_thread() {
     });
     assert_eq!(joiner.join().unwrap().unwrap(), "done");
 }
+
+#[test]
+#[ignore = "BUG: awaiting a JoinHandle does not spend the coop budget, though executor/coop.rs says it does"]
+fn awaiting_ready_join_handles_spends_the_coop_budget() {
+    // A task that joins 1000 finished tasks never returns Pending by itself;
+    // if each JoinHandle poll spent one unit of the budget (as the coop
+    // module's doc says), it would yield after 128 and let `other` run.
+    let _w = watchdog("awaiting_ready_join_handles_spends_the_coop_budget", 20);
+    weft::block_on(async {
+        let hs: Vec<_> = (0..1000).map(|i| weft::spawn(async move { i })).collect();
+        yield_n(2).await;
+        assert!(hs.iter().all(|h| h.is_finished()));
+        let flag = Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let f = flag.clone();
+        let joiner = weft::spawn(async move {
+            let mut saw_other = false;
+            for (i, h) in hs.into_iter().enumerate() {
+                assert_eq!(h.await.unwrap(), i);
+                saw_other |= f.load(SeqCst);
+            }
+            saw_other
+        });
+        let other = weft::spawn(async move { flag.store(true, SeqCst) });
+        assert!(
+            joiner.await.unwrap(),
+            "joined 1000 handles in one poll without yielding"
+        );
+        other.await.unwrap();
+    });
+}
