@@ -489,6 +489,61 @@ fn runtime_spawn_from_another_thread_while_block_on_is_parked() {
 }
 
 #[test]
+fn many_threads_spawn_onto_a_running_runtime() {
+    let _w = watchdog("many_threads_spawn_onto_a_running_runtime", 30);
+    const THREADS: usize = 4;
+    const PER_THREAD: usize = 250;
+    let rt = weft::Runtime::new().unwrap();
+    let c = Counters::new();
+    let done = Arc::new(AtomicUsize::new(0));
+    let total = thread::scope(|s| {
+        let spawners: Vec<_> = (0..THREADS)
+            .map(|t| {
+                let (rt, c, done) = (&rt, c.clone(), done.clone());
+                s.spawn(move || {
+                    let hs: Vec<_> = (0..PER_THREAD)
+                        .map(|i| {
+                            let done = done.clone();
+                            rt.spawn(Track::new(
+                                async move {
+                                    weft::task::yield_now().await;
+                                    done.fetch_add(1, SeqCst);
+                                    t * PER_THREAD + i
+                                },
+                                &c,
+                            ))
+                        })
+                        .collect();
+                    support::plain_block_on(async move {
+                        let mut sum = 0;
+                        for h in hs {
+                            sum += h.await.unwrap();
+                        }
+                        sum
+                    })
+                })
+            })
+            .collect();
+        rt.block_on({
+            let done = done.clone();
+            async move {
+                while done.load(SeqCst) < THREADS * PER_THREAD {
+                    weft::task::yield_now().await;
+                }
+            }
+        });
+        spawners
+            .into_iter()
+            .map(|h| h.join().unwrap())
+            .sum::<usize>()
+    });
+    let n = THREADS * PER_THREAD;
+    assert_eq!(total, n * (n - 1) / 2);
+    assert_eq!(c.drops(), n);
+    assert_eq!(c.polls(), 2 * n);
+}
+
+#[test]
 fn two_threads_block_on_the_same_runtime() {
     // Thread A drives the runtime; thread B's block_on polls only its own
     // future (its spawned task runs on A), until A leaves and B takes the
