@@ -721,3 +721,52 @@ fn spawn_blocking_runs_off_the_runtime_thread() {
     });
     assert_ne!(ran_on, home);
 }
+
+#[test]
+fn core_is_handed_over_when_the_driving_thread_panics() {
+    // A drives the runtime and its main future panics; B, waiting in
+    // block_on for the core, must get it and run the tasks.
+    let _w = watchdog("core_is_handed_over_when_the_driving_thread_panics", 30);
+    let rt = weft::Runtime::new().unwrap();
+    let a_in = Arc::new(AtomicBool::new(false));
+    let gate = WakerSlot::new();
+    thread::scope(|s| {
+        let a = s.spawn(|| {
+            let (a_in, gate) = (a_in.clone(), gate.clone());
+            catch_unwind(AssertUnwindSafe(|| {
+                rt.block_on(async move {
+                    a_in.store(true, SeqCst);
+                    gate.wait().await;
+                    panic!("driver thread fails");
+                })
+            }))
+            .is_err()
+        });
+        assert!(support::wait_until(Duration::from_secs(10), || a_in.load(SeqCst)));
+        let b = s.spawn(|| {
+            rt.block_on(async {
+                // Needs the runtime's tasks to run, on whichever thread.
+                let h = weft::spawn(yield_n(10));
+                let pending_b = WakerSlot::new();
+                let p = pending_b.clone();
+                let h2 = weft::spawn(async move {
+                    p.set_ready();
+                });
+                h.await.unwrap();
+                h2.await.unwrap();
+                pending_b.wait().await;
+                thread::current().id()
+            })
+        });
+        thread::sleep(Duration::from_millis(20));
+        gate.set_ready();
+        assert!(a.join().unwrap(), "A's block_on panicked");
+        let b_thread = b.join().unwrap();
+        assert_ne!(b_thread, thread::current().id());
+    });
+    // The runtime is still whole.
+    assert_eq!(
+        rt.block_on(async { weft::spawn(async { 2 }).await.unwrap() }),
+        2
+    );
+}
