@@ -168,7 +168,6 @@ fn block_on_inside_a_task_fails_that_task_with_a_clear_message() {
 }
 
 #[test]
-#[ignore = "BUG: a nested weft::block_on drops the outer runtime's core, leaking its tasks"]
 fn nested_weft_block_on_panics_without_losing_the_outer_runtime() {
     // `weft::block_on` builds a fresh runtime, whose `block_on` refuses (as
     // it should); but dropping that fresh runtime installs its core into the
@@ -197,7 +196,6 @@ fn nested_weft_block_on_panics_without_losing_the_outer_runtime() {
 }
 
 #[test]
-#[ignore = "BUG: dropping a never-driven Runtime inside a task replaces the running runtime's core"]
 fn dropping_another_runtime_inside_a_task_leaves_ours_intact() {
     // `Runtime::drop` installs its own core into the thread-local context
     // (CoreGuard::install) without saving the one already there, so the
@@ -301,11 +299,12 @@ impl Drop for Where {
 }
 
 #[test]
-#[ignore = "BUG: a spawn_local (!Send) task is polled and dropped on another thread that calls block_on"]
 fn spawn_local_task_never_leaves_its_thread() {
     // `Runtime` is Send + Sync and its core (run queue and owned tasks,
-    // spawn_local ones included) moves to whichever thread calls block_on
-    // next, so a `!Send` future runs on a thread it was not spawned on.
+    // spawn_local ones included) could move to whichever thread calls
+    // block_on next. Once spawn_local was used, only its thread may drive
+    // the runtime (block_on elsewhere panics), and dropping the runtime
+    // elsewhere leaks the local futures rather than dropping them there.
     let _w = watchdog("spawn_local_task_never_leaves_its_thread", 20);
     let rt = weft::Runtime::new().unwrap();
     let polls = Arc::new(Mutex::new(Vec::new()));
@@ -334,12 +333,15 @@ fn spawn_local_task_never_leaves_its_thread() {
     assert_eq!(*polls.lock().unwrap(), vec![home]);
     // Drive the same runtime from another thread, with the task woken.
     thread::scope(|s| {
-        s.spawn(|| {
-            slot.wake();
-            rt.block_on(yield_n(3));
-        })
-        .join()
-        .unwrap();
+        let res = s
+            .spawn(|| {
+                slot.wake();
+                rt.block_on(yield_n(3));
+            })
+            .join();
+        let msg = panic_message(&*res.expect_err("block_on on a foreign thread must refuse"))
+            .unwrap_or_default();
+        assert!(msg.contains("spawn_local"), "{msg}");
     });
     // Drop it on yet another thread.
     thread::scope(|s| {
@@ -708,7 +710,6 @@ fn an_always_yielding_task_does_not_starve_others() {
 }
 
 #[test]
-#[ignore = "BUG: spawn_blocking runs the closure inline on the runtime thread"]
 fn spawn_blocking_runs_off_the_runtime_thread() {
     // Its doc says each call starts a thread; it spawns an async task
     // instead, so blocking work stalls every task of the runtime.

@@ -273,7 +273,6 @@ fn destructor_that_aborts_another_task_during_shutdown() {
 }
 
 #[test]
-#[ignore = "BUG: weft::block_on in a destructor run by shutdown steals the shutting-down core; tasks leak"]
 fn destructor_that_runs_block_on_during_shutdown() {
     // Shutdown runs outside `block_on`, so a nested `block_on` is allowed
     // there; but its runtime's CoreGuard overwrites the core that shutdown

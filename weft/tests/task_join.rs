@@ -324,7 +324,6 @@ fn join_handle_wakes_a_joiner_waiting_from_another_thread() {
 }
 
 #[test]
-#[ignore = "BUG: awaiting a JoinHandle does not spend the coop budget, though executor/coop.rs says it does"]
 fn awaiting_ready_join_handles_spends_the_coop_budget() {
     // A task that joins 1000 finished tasks never returns Pending by itself;
     // if each JoinHandle poll spent one unit of the budget (as the coop

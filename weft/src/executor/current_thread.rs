@@ -40,6 +40,9 @@ pub(crate) struct Shared {
     inject_len: AtomicUsize,
     pub(crate) driver: driver::Handle,
     pub(crate) blocking: Arc<crate::blocking::Pool>,
+    /// The thread `spawn_local` was first used on: from then on the only
+    /// thread that may drive or drop the runtime.
+    pub(crate) local_thread: std::sync::OnceLock<std::thread::ThreadId>,
 }
 
 struct Inject {
@@ -67,6 +70,7 @@ impl Shared {
             inject_len: AtomicUsize::new(0),
             driver,
             blocking: crate::blocking::Pool::new(blocking),
+            local_thread: std::sync::OnceLock::new(),
         }
     }
 }

@@ -13,7 +13,9 @@ use super::driver::{self, Driver};
 use super::park::ParkThread;
 use crate::loom::lock;
 use crate::task::JoinHandle;
-use crate::util::error::{NESTED_BLOCK_ON, NO_RUNTIME_SPAWN_LOCAL};
+use crate::util::error::{
+    LOCAL_TASKS_LEAKED, LOCAL_TASKS_PIN_THE_RUNTIME, NESTED_BLOCK_ON, NO_RUNTIME_SPAWN_LOCAL,
+};
 
 /// Builds a [`Runtime`] with custom settings.
 ///
@@ -146,6 +148,11 @@ impl Runtime {
             }
         }
         let _leave = Leave;
+        if let Some(owner) = self.shared.local_thread.get() {
+            if *owner != std::thread::current().id() {
+                panic!("{}", LOCAL_TASKS_PIN_THE_RUNTIME);
+            }
+        }
         let _enter = context::enter(self.shared.clone());
 
         let mut future = std::pin::pin!(future);
@@ -164,7 +171,12 @@ impl Runtime {
             if let Poll::Ready(out) = future.as_mut().poll(&mut cx) {
                 return out;
             }
-            lock(&self.core_waiters).push(waker.clone());
+            {
+                let mut waiters = lock(&self.core_waiters);
+                if !waiters.iter().any(|w| w.will_wake(&waker)) {
+                    waiters.push(waker.clone());
+                }
+            }
             if lock(&self.core).is_some() {
                 continue;
             }
@@ -200,7 +212,17 @@ impl Runtime {
             return;
         }
         let core = lock(&self.core).take();
-        if let Some(core) = core {
+        let foreign = self
+            .shared
+            .local_thread
+            .get()
+            .is_some_and(|owner| *owner != std::thread::current().id());
+        if foreign {
+            // `!Send` futures from `spawn_local` may not be dropped here.
+            // Leaking them is the only sound choice; say so.
+            eprintln!("weft: {}", LOCAL_TASKS_LEAKED);
+            std::mem::forget(core);
+        } else if let Some(core) = core {
             let _enter = context::enter(self.shared.clone());
             let _guard = CoreGuard::install(self, core);
             current_thread::shutdown(&self.shared);
@@ -227,21 +249,25 @@ impl fmt::Debug for Runtime {
 
 /// Puts the core into this thread's context; gives it back to the runtime
 /// (and wakes threads waiting for it) when dropped, even by a panic.
+/// A core already in the context (another runtime's, when this one is
+/// dropped inside one of its tasks) is set aside and put back.
 struct CoreGuard<'a> {
     rt: &'a Runtime,
+    prev: Option<Box<Core>>,
 }
 
 impl<'a> CoreGuard<'a> {
     fn install(rt: &'a Runtime, core: Box<Core>) -> CoreGuard<'a> {
-        CONTEXT.with(|c| *c.core.borrow_mut() = Some(core));
-        CoreGuard { rt }
+        let prev = CONTEXT.with(|c| c.core.borrow_mut().replace(core));
+        CoreGuard { rt, prev }
     }
 }
 
 impl Drop for CoreGuard<'_> {
     fn drop(&mut self) {
+        let prev = self.prev.take();
         let core = CONTEXT
-            .try_with(|c| c.core.borrow_mut().take())
+            .try_with(|c| std::mem::replace(&mut *c.core.borrow_mut(), prev))
             .ok()
             .flatten();
         if let Some(core) = core {
@@ -274,7 +300,12 @@ where
     let on_runtime_thread =
         CONTEXT.with(|c| matches!(c.core.try_borrow(), Ok(core) if core.is_some()));
     match shared {
-        Some(shared) if on_runtime_thread => current_thread::spawn(&shared, future),
+        Some(shared) if on_runtime_thread => {
+            // From now on only this thread may drive or drop the runtime.
+            let me = std::thread::current().id();
+            let _ = shared.local_thread.get_or_init(|| me);
+            current_thread::spawn(&shared, future)
+        }
         _ => panic!("{}", NO_RUNTIME_SPAWN_LOCAL),
     }
 }

@@ -289,6 +289,8 @@ impl<T> Future for JoinHandle<T> {
     type Output = Result<T, JoinError>;
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        // A task joining many finished tasks in a loop yields now and then.
+        std::task::ready!(crate::executor::coop::poll_proceed(cx));
         let mut out: Poll<Result<T, JoinError>> = Poll::Pending;
         // SAFETY: our ref keeps the task alive; `out` has the type the
         // task's vtable writes (the handle's T is the future's output).

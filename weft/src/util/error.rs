@@ -16,3 +16,11 @@ pub(crate) const NESTED_BLOCK_ON: &str =
 pub(crate) const NO_RUNTIME_SPAWN_BLOCKING: &str =
     "`weft::spawn_blocking` called outside a weft runtime: call it from inside \
      `Runtime::block_on`, a task, or a blocking closure of a runtime";
+
+pub(crate) const LOCAL_TASKS_PIN_THE_RUNTIME: &str =
+    "this runtime holds `!Send` tasks spawned with `weft::spawn_local`, so only the thread \
+     that spawned them may run `block_on` on it";
+
+pub(crate) const LOCAL_TASKS_LEAKED: &str =
+    "a runtime holding `!Send` tasks (from `spawn_local`) was dropped on another thread than \
+     theirs; their futures cannot be dropped here and were leaked";
