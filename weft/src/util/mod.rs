@@ -1,1 +1,5 @@
-//! util layer (filled in by its issue).
+//! Small pieces shared by the layers.
+
+pub(crate) mod error;
+pub(crate) mod park;
+pub(crate) mod pin;

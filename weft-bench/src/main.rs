@@ -1,0 +1,309 @@
+//! weft-bench: the same workloads on weft's current-thread runtime, tokio's
+//! current-thread runtime and smol (`LocalExecutor` + `async_io::block_on`),
+//! interleaved round by round (weft tokio smol, weft tokio smol, ...), then
+//! a markdown table of the medians and their ratios to tokio's.
+//!
+//! Run it with `weft-bench/run.sh [ARGS]`, which builds in release mode and
+//! pins the process to CPU 1 with `taskset`. `--help` lists the options.
+
+mod affinity;
+mod alloc;
+mod clock;
+mod report;
+mod runtimes;
+mod workloads;
+
+use std::process::ExitCode;
+use std::time::{Instant, SystemTime, UNIX_EPOCH};
+
+use clock::Clock;
+use report::{fmt_value, Results};
+use runtimes::RUNTIMES;
+use workloads::{Config, Entry};
+
+#[global_allocator]
+static GLOBAL: alloc::CountingAlloc = alloc::CountingAlloc;
+
+const USAGE: &str = "\
+usage: weft-bench [--rounds N] [--warmup N] [--quick] [--only NAME[,NAME...]] [--pin CPU] [--clock wall|cpu] [--list]
+
+Runs each workload on weft, tokio and smol (current-thread each), interleaved,
+and prints a markdown table of the medians with their ratios to tokio's.
+
+  --rounds N   measured rounds per workload (default 3, at least 1)
+  --warmup N   unmeasured rounds run first (default 1; 0 with --quick)
+  --quick      tiny sizes, a smoke run of a few seconds
+  --only NAMES run only these workloads (comma-separated, or repeat --only)
+  --pin CPU    pin to this CPU with sched_setaffinity (run.sh uses taskset -c 1)
+  --clock C    report per-operation times on the wall clock (default) or
+               on this thread's CPU clock (cpu: leaves out the time other
+               processes held the CPU, for a busy machine)
+  --list       list the workloads and exit
+";
+
+/// The command line, parsed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct Args {
+    rounds: usize,
+    warmup: Option<usize>,
+    quick: bool,
+    only: Vec<String>,
+    pin: Option<usize>,
+    clock: Clock,
+    list: bool,
+    help: bool,
+}
+
+fn parse_args(args: impl IntoIterator<Item = String>) -> Result<Args, String> {
+    let mut out = Args {
+        rounds: 3,
+        warmup: None,
+        quick: false,
+        only: Vec::new(),
+        pin: None,
+        clock: Clock::Wall,
+        list: false,
+        help: false,
+    };
+    let mut it = args.into_iter();
+    while let Some(arg) = it.next() {
+        // Accept both `--flag value` and `--flag=value`.
+        let (flag, inline) = match arg.split_once('=') {
+            Some((f, v)) if f.starts_with("--") => (f.to_string(), Some(v.to_string())),
+            _ => (arg.clone(), None),
+        };
+        let mut value = |name: &str| -> Result<String, String> {
+            inline
+                .clone()
+                .or_else(|| it.next())
+                .ok_or_else(|| format!("{name} needs a value"))
+        };
+        let number = |name: &str, v: String| -> Result<usize, String> {
+            v.parse::<usize>()
+                .map_err(|_| format!("{name}: '{v}' is not a non-negative integer"))
+        };
+        match flag.as_str() {
+            "--rounds" => {
+                out.rounds = number("--rounds", value("--rounds")?)?;
+                if out.rounds == 0 {
+                    return Err("--rounds must be at least 1".into());
+                }
+            }
+            "--warmup" => out.warmup = Some(number("--warmup", value("--warmup")?)?),
+            "--quick" => out.quick = true,
+            "--only" => out.only.extend(
+                value("--only")?
+                    .split(',')
+                    .filter(|s| !s.is_empty())
+                    .map(str::to_string),
+            ),
+            "--pin" => out.pin = Some(number("--pin", value("--pin")?)?),
+            "--clock" => {
+                out.clock = match value("--clock")?.as_str() {
+                    "wall" => Clock::Wall,
+                    "cpu" => Clock::Cpu,
+                    other => return Err(format!("--clock: '{other}' is neither wall nor cpu")),
+                }
+            }
+            "--list" => out.list = true,
+            "-h" | "--help" => out.help = true,
+            other => return Err(format!("unknown argument '{other}'")),
+        }
+    }
+    Ok(out)
+}
+
+/// The workloads `--only` names (all without it), in the standard order.
+fn select(all: Vec<Entry>, only: &[String]) -> Result<Vec<Entry>, String> {
+    if let Some(bad) = only.iter().find(|n| all.iter().all(|w| w.name != *n)) {
+        let names: Vec<&str> = all.iter().map(|w| w.name).collect();
+        return Err(format!(
+            "--only: no workload named '{bad}' (there are: {})",
+            names.join(", ")
+        ));
+    }
+    Ok(all
+        .into_iter()
+        .filter(|w| only.is_empty() || only.iter().any(|n| n == w.name))
+        .collect())
+}
+
+/// First line of `/proc/cpuinfo`'s "model name", if any.
+fn cpu_model() -> String {
+    std::fs::read_to_string("/proc/cpuinfo")
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find(|l| l.starts_with("model name"))
+                .and_then(|l| l.split_once(':'))
+                .map(|(_, v)| v.trim().to_string())
+        })
+        .unwrap_or_else(|| "unknown CPU".to_string())
+}
+
+fn main() -> ExitCode {
+    let args = match parse_args(std::env::args().skip(1)) {
+        Ok(a) => a,
+        Err(e) => {
+            eprintln!("weft-bench: {e}\n\n{USAGE}");
+            return ExitCode::from(2);
+        }
+    };
+    if args.help {
+        print!("{USAGE}");
+        return ExitCode::SUCCESS;
+    }
+    let selected = match select(workloads::all(), &args.only) {
+        Ok(s) => s,
+        Err(e) => {
+            eprintln!("weft-bench: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    if args.list {
+        for w in &selected {
+            println!("{:<8} {}", w.name, w.about);
+        }
+        return ExitCode::SUCCESS;
+    }
+    if let Some(cpu) = args.pin {
+        if let Err(e) = affinity::pin_to(cpu) {
+            eprintln!("weft-bench: cannot pin to CPU {cpu}: {e}");
+            return ExitCode::FAILURE;
+        }
+    }
+    let cpus = match affinity::allowed_cpus() {
+        Ok(c) => c,
+        Err(e) => {
+            eprintln!("weft-bench: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    if cpus.len() != 1 {
+        eprintln!(
+            "weft-bench: warning: not pinned to one CPU (allowed: {cpus:?}); \
+             use run.sh, `taskset -c 1` or --pin 1"
+        );
+    }
+
+    let cfg = Config {
+        quick: args.quick,
+        clock: args.clock,
+    };
+    let warmup = args.warmup.unwrap_or(if args.quick { 0 } else { 1 });
+    let now = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs());
+    println!(
+        "weft-bench {}: {} rounds (+{warmup} warm-up), {} sizes, {} clock, {}, CPUs {cpus:?} of {}, {} ({})",
+        report::utc_date(now),
+        args.rounds,
+        if args.quick { "quick" } else { "full" },
+        args.clock.name(),
+        if cfg!(debug_assertions) {
+            "DEBUG BUILD"
+        } else {
+            "release"
+        },
+        affinity::online_cpus(),
+        cpu_model(),
+        std::fs::read_to_string("/proc/sys/kernel/osrelease")
+            .map_or_else(|_| "unknown kernel".to_string(), |s| s.trim().to_string()),
+    );
+    println!();
+
+    let started = Instant::now();
+    let mut results = Results::default();
+    let mut preempted = [0u64; RUNTIMES.len()];
+    for w in &selected {
+        for _ in 0..warmup {
+            for run in w.runs {
+                run(&cfg);
+            }
+        }
+        for round in 1..=args.rounds {
+            let mut line = format!("{} round {round}:", w.name);
+            for (i, run) in w.runs.iter().enumerate() {
+                let before = clock::preemptions();
+                let samples = run(&cfg);
+                let switches = clock::preemptions().saturating_sub(before);
+                preempted[i] += switches;
+                results.record(i, &samples);
+                if let Some(first) = samples.first() {
+                    line.push_str(&format!(
+                        " {} {} {} ({switches} preempted),",
+                        RUNTIMES[i],
+                        fmt_value(first.value),
+                        first.unit
+                    ));
+                }
+            }
+            eprintln!("{}", line.trim_end_matches(','));
+        }
+    }
+    print!("{}", results.table());
+    let noise: Vec<String> = RUNTIMES
+        .iter()
+        .zip(preempted)
+        .map(|(rt, n)| format!("{rt} {n}"))
+        .collect();
+    println!(
+        "\ntimes this thread was preempted during the measured runs: {}",
+        noise.join(", ")
+    );
+    eprintln!(
+        "weft-bench: done in {:.1} s",
+        started.elapsed().as_secs_f64()
+    );
+    ExitCode::SUCCESS
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(s: &str) -> Result<Args, String> {
+        parse_args(s.split_whitespace().map(str::to_string))
+    }
+
+    #[test]
+    fn defaults() {
+        let a = parse("").unwrap();
+        assert_eq!(a.rounds, 3);
+        assert_eq!(a.warmup, None);
+        assert!(!a.quick && !a.list && a.only.is_empty() && a.pin.is_none());
+        assert_eq!(a.clock, Clock::Wall);
+    }
+
+    #[test]
+    fn flags_and_values() {
+        let a = parse(
+            "--rounds 5 --quick --only spawn,wake --only=yield --pin=1 --warmup 0 --clock cpu",
+        )
+        .unwrap();
+        assert_eq!(a.clock, Clock::Cpu);
+        assert_eq!(a.rounds, 5);
+        assert!(a.quick);
+        assert_eq!(a.only, ["spawn", "wake", "yield"]);
+        assert_eq!(a.pin, Some(1));
+        assert_eq!(a.warmup, Some(0));
+    }
+
+    #[test]
+    fn bad_arguments_are_refused() {
+        assert!(parse("--rounds 0").is_err());
+        assert!(parse("--rounds x").is_err());
+        assert!(parse("--rounds").is_err());
+        assert!(parse("--frobnicate").is_err());
+        assert!(parse("--clock sundial").is_err());
+    }
+
+    #[test]
+    fn only_selects_known_workloads_in_order() {
+        let s = select(workloads::all(), &["wake".into(), "spawn".into()]).unwrap();
+        let names: Vec<&str> = s.iter().map(|w| w.name).collect();
+        assert_eq!(names, ["spawn", "wake"]);
+        let e = select(workloads::all(), &["nope".into()]).unwrap_err();
+        assert!(e.contains("nope") && e.contains("spawn"), "{e}");
+    }
+}

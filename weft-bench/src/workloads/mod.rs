@@ -1,0 +1,140 @@
+//! The workloads: one module each, written once against
+//! [`Runtime`] and run on every runtime.
+//!
+//! To add a workload: write a module with a unit struct implementing
+//! [`Workload`], and add it to [`all`]. A workload may report several
+//! metrics (each becomes a row of the table), e.g. wall time, CPU time and
+//! peak RSS.
+
+use crate::clock::{Clock, Elapsed};
+use crate::runtimes::{self, Runtime, RUNTIMES};
+
+mod spawn;
+mod wake;
+mod yield_now;
+
+/// Settings shared by every workload.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Config {
+    /// Tiny sizes, for a smoke run in CI.
+    pub(crate) quick: bool,
+    /// The clock per-operation times are reported on.
+    pub(crate) clock: Clock,
+}
+
+impl Config {
+    /// `full` normally, `quick` under `--quick`.
+    pub(crate) fn size(&self, full: usize, quick: usize) -> usize {
+        if self.quick {
+            quick
+        } else {
+            full
+        }
+    }
+}
+
+/// One measured figure of one run.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) struct Sample {
+    /// The table row: the workload's name, or `workload what` when a
+    /// workload reports several figures.
+    pub(crate) metric: &'static str,
+    /// What `value` counts, e.g. `ns/task`.
+    pub(crate) unit: &'static str,
+    pub(crate) value: f64,
+}
+
+impl Sample {
+    /// Nanoseconds per operation over `ops` operations that took
+    /// `elapsed`, on the clock `cfg` asks for.
+    pub(crate) fn ns_per_op(
+        cfg: &Config,
+        metric: &'static str,
+        unit: &'static str,
+        elapsed: Elapsed,
+        ops: usize,
+    ) -> Sample {
+        Sample {
+            metric,
+            unit,
+            value: elapsed.on(cfg.clock).as_nanos() as f64 / ops.max(1) as f64,
+        }
+    }
+}
+
+/// A benchmark, generic over the runtime.
+pub(crate) trait Workload {
+    /// Its name, for `--only` and the table.
+    const NAME: &'static str;
+    /// One line for `--list`.
+    const ABOUT: &'static str;
+    /// One run on a fresh runtime `R`: the figures it measured.
+    fn run<R: Runtime>(cfg: &Config) -> Vec<Sample>;
+}
+
+/// A workload monomorphized for one runtime.
+pub(crate) type RunFn = fn(&Config) -> Vec<Sample>;
+
+/// A workload with its run function for every runtime.
+#[derive(Debug)]
+pub(crate) struct Entry {
+    pub(crate) name: &'static str,
+    pub(crate) about: &'static str,
+    /// Indexed like [`RUNTIMES`].
+    pub(crate) runs: [RunFn; RUNTIMES.len()],
+}
+
+fn entry<W: Workload>() -> Entry {
+    Entry {
+        name: W::NAME,
+        about: W::ABOUT,
+        runs: runtimes::instantiate::<W>(),
+    }
+}
+
+/// Every workload, in the order they run.
+pub(crate) fn all() -> Vec<Entry> {
+    vec![
+        entry::<spawn::Spawn>(),
+        entry::<yield_now::Yield>(),
+        entry::<wake::Wake>(),
+    ]
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Every workload runs on every runtime at quick sizes and reports
+    /// finite, positive figures.
+    #[test]
+    fn every_workload_runs_on_every_runtime() {
+        let cfg = Config {
+            quick: true,
+            clock: Clock::Cpu,
+        };
+        for w in all() {
+            for (rt, run) in RUNTIMES.iter().zip(w.runs) {
+                let samples = run(&cfg);
+                assert!(!samples.is_empty(), "{} on {rt}: no samples", w.name);
+                for s in samples {
+                    assert!(
+                        s.value.is_finite() && s.value > 0.0,
+                        "{} on {rt}: {} = {}",
+                        w.name,
+                        s.metric,
+                        s.value
+                    );
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn names_are_unique() {
+        let all = all();
+        for (i, a) in all.iter().enumerate() {
+            assert!(all[i + 1..].iter().all(|b| b.name != a.name), "{}", a.name);
+        }
+    }
+}

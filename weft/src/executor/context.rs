@@ -1,0 +1,96 @@
+//! The thread-local "current runtime": which scheduler `spawn` targets, and
+//! the scheduler core while this thread drives it.
+
+use std::cell::{Cell, RefCell};
+use std::sync::Arc;
+
+use super::current_thread::{Core, Shared};
+
+pub(crate) struct Context {
+    /// The runtime this thread is inside (`block_on`, a task, a blocking thread).
+    pub(crate) handle: RefCell<Option<Arc<Shared>>>,
+    /// The scheduler core, while this thread drives the runtime.
+    pub(crate) core: RefCell<Option<Box<Core>>>,
+    /// Set while this thread runs `block_on`: a nested one is refused.
+    pub(crate) in_block_on: Cell<bool>,
+}
+
+thread_local! {
+    pub(crate) static CONTEXT: Context = const {
+        Context {
+            handle: RefCell::new(None),
+            core: RefCell::new(None),
+            in_block_on: Cell::new(false),
+        }
+    };
+}
+
+/// Run `f` with the current runtime's shared state, if there is one.
+pub(crate) fn with_handle<R>(f: impl FnOnce(Option<&Arc<Shared>>) -> R) -> R {
+    let mut f = Some(f);
+    let res = CONTEXT.try_with(|c| {
+        let h = c.handle.try_borrow().ok();
+        let f = f.take()?;
+        Some(f(h.as_ref().and_then(|h| h.as_ref())))
+    });
+    match (res, f) {
+        (Ok(Some(r)), _) => r,
+        // The thread is being torn down: there is no runtime.
+        (_, Some(f)) => f(None),
+        (_, None) => unreachable!("closure consumed without a result"),
+    }
+}
+
+/// Run `f` on `value` with the core of `shared` if this thread is driving it
+/// right now (and it is not already borrowed); otherwise hand `value` back.
+pub(crate) fn with_core<T, R>(
+    shared: &Shared,
+    value: T,
+    f: impl FnOnce(&mut Core, T) -> R,
+) -> Result<R, T> {
+    let mut value = Some(value);
+    let res = CONTEXT.try_with(|c| {
+        let ours = matches!(c.handle.try_borrow(),
+            Ok(h) if h.as_ref().is_some_and(|h| std::ptr::eq(&**h, shared)));
+        if !ours {
+            return None;
+        }
+        let mut core = c.core.try_borrow_mut().ok()?;
+        let core = core.as_mut()?;
+        Some(f(core, value.take()?))
+    });
+    match (res, value) {
+        (Ok(Some(r)), _) => Ok(r),
+        (_, Some(v)) => Err(v),
+        (_, None) => unreachable!("value consumed without a result"),
+    }
+}
+
+/// Enter a runtime on this thread: `spawn` and friends now target it.
+/// Restores the previous state on drop.
+pub(crate) struct EnterGuard {
+    prev: Option<Arc<Shared>>,
+}
+
+pub(crate) fn enter(handle: Arc<Shared>) -> EnterGuard {
+    let prev = CONTEXT.with(|c| c.handle.replace(Some(handle)));
+    EnterGuard { prev }
+}
+
+impl Drop for EnterGuard {
+    fn drop(&mut self) {
+        let prev = self.prev.take();
+        let _ = CONTEXT.try_with(|c| *c.handle.borrow_mut() = prev);
+    }
+}
+
+/// The current runtime's IO driver handle, if this thread is inside a runtime.
+#[allow(dead_code)] // TEMP: used by weft::net, landing next
+pub(crate) fn io_handle() -> Option<crate::reactor::Handle> {
+    with_handle(|h| h.map(|h| h.driver.io.clone()))
+}
+
+/// The current runtime's timer handle, if this thread is inside a runtime.
+pub(crate) fn time_handle() -> Option<crate::time::driver::Handle> {
+    with_handle(|h| h.map(|h| h.driver.time.clone()))
+}

@@ -1,0 +1,26 @@
+//! User-visible messages about runtime state, each defined once.
+
+pub(crate) const NO_RUNTIME_SPAWN: &str =
+    "`weft::spawn` called outside a weft runtime: call it from inside `Runtime::block_on`, \
+     `weft::block_on`, a task, or a function run by `#[weft::main]`";
+
+pub(crate) const NO_RUNTIME_SPAWN_LOCAL: &str =
+    "`weft::spawn_local` called outside a thread that is driving a weft runtime: call it from \
+     inside `Runtime::block_on` or a task of that runtime";
+
+pub(crate) const NESTED_BLOCK_ON: &str =
+    "cannot start `block_on` from inside a weft runtime: this would block the thread that runs \
+     the runtime's tasks; await the future instead, or move the blocking work to \
+     `weft::spawn_blocking`";
+
+pub(crate) const NO_RUNTIME_SPAWN_BLOCKING: &str =
+    "`weft::spawn_blocking` called outside a weft runtime: call it from inside \
+     `Runtime::block_on`, a task, or a blocking closure of a runtime";
+
+pub(crate) const LOCAL_TASKS_PIN_THE_RUNTIME: &str =
+    "this runtime holds `!Send` tasks spawned with `weft::spawn_local`, so only the thread \
+     that spawned them may run `block_on` on it";
+
+pub(crate) const LOCAL_TASKS_LEAKED: &str =
+    "a runtime holding `!Send` tasks (from `spawn_local`) was dropped on another thread than \
+     theirs; their futures cannot be dropped here and were leaked";
