@@ -57,6 +57,8 @@ pub(crate) const KNOWN_ARGS: &[&str] = &["flavor", "worker_threads", "start_paus
 /// so that the emitted builder calls point back at them.
 pub(crate) struct Config {
     pub(crate) flavor: Flavor,
+    /// The span of the `flavor = "..."` argument, or the call site.
+    pub(crate) flavor_span: Span,
     /// `worker_threads = N`: the value (> 0) and the span of the literal.
     pub(crate) worker_threads: Option<(usize, Span)>,
     /// `start_paused = b`: the value and the span of the literal.
@@ -246,7 +248,7 @@ pub(crate) fn parse(kind: Kind, args: TokenStream) -> syn::Result<Config> {
         seen.push(name.clone());
 
         let parsed = match name.as_str() {
-            "flavor" => parse_flavor(&nv.value).map(|f| flavor = Some((f, nv.span()))),
+            "flavor" => parse_flavor(&nv.value).map(|f| flavor = Some((f, nv.value.span()))),
             "worker_threads" => parse_worker_threads(&nv.value).map(|n| {
                 worker_threads = Some(n);
                 worker_threads_name = Some(ident.span());
@@ -278,6 +280,7 @@ pub(crate) fn parse(kind: Kind, args: TokenStream) -> syn::Result<Config> {
         Some(e) => Err(e),
         None => Ok(Config {
             flavor: flavor_value,
+            flavor_span: flavor.map_or_else(Span::call_site, |(_, span)| span),
             worker_threads,
             start_paused,
             crate_path,

@@ -164,12 +164,14 @@ fn builder(cfg: &Config) -> TokenStream {
         None => quote!(::weft),
     };
     let builder = Ident::new(BUILDER, Span::call_site());
+    // Spanned at the `flavor` value: a flavour the runtime lacks is
+    // reported there.
     let new = Ident::new(
         match cfg.flavor {
             Flavor::CurrentThread => NEW_CURRENT_THREAD,
             Flavor::MultiThread => NEW_MULTI_THREAD,
         },
-        Span::call_site(),
+        cfg.flavor_span,
     );
     let mut chain = quote!(#krate::runtime::#builder::#new());
     if let (Some(lit), Some((_, span))) = (cfg.worker_threads_lit(), cfg.worker_threads) {
