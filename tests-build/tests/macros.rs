@@ -17,7 +17,6 @@ fn fail() {
 
 /// Programs that must build and run on the real runtime.
 #[test]
-#[ignore = "needs weft's current-thread executor (issue 2), not merged into this branch yet"]
 fn pass() {
     let t = trybuild::TestCases::new();
     t.pass("tests/pass/*.rs");
@@ -25,7 +24,6 @@ fn pass() {
 
 /// `start_paused = true` on the real runtime.
 #[test]
-#[ignore = "needs weft's paused clock and Builder::start_paused (issue 3)"]
 fn pass_time() {
     let t = trybuild::TestCases::new();
     t.pass("tests/pass_time/*.rs");

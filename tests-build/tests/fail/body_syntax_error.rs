@@ -1,4 +1,4 @@
-#[weft::main(crate = "tests_build::mock")]
+#[weft::main]
 async fn main() {
     let = 5;
 }

@@ -6,8 +6,11 @@ async fn main() {
     async { x }.await
 }
 
+#[derive(Debug)]
+struct MyError;
+
 #[weft::main(crate = "tests_build::mock")]
-async fn returns_the_wrong_error() -> Result<(), std::io::Error> {
+async fn returns_the_wrong_error() -> Result<(), MyError> {
     let _n: u32 = "x".parse()?;
     Ok(())
 }
