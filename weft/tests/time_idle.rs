@@ -141,14 +141,12 @@ fn quantile(v: &[Duration], q: f64) -> Duration {
     v[i]
 }
 
-#[test]
-fn lateness_of_sleeps_on_an_idle_runtime() {
-    let _w = watchdog("lateness_of_sleeps_on_an_idle_runtime", 30);
+/// Lateness of 300 sleeps of 1..=50 ms on an idle runtime, sorted: 6 tasks, each sleeping
+/// 50 times (a fixed pseudo-random sequence), about 1.3 s in all.
+fn lateness_of_300_sleeps() -> Vec<Duration> {
     const CHAINS: u64 = 6;
     const PER_CHAIN: u64 = 50;
     let rt = weft::Runtime::new().unwrap();
-    // 6 tasks, each sleeping 50 times for 1..=50 ms (a fixed pseudo-random
-    // sequence): 300 sleeps in about 1.3 s, the loop idle between them.
     let mut late: Vec<Duration> = rt.block_on(async {
         let chains: Vec<_> = (0..CHAINS)
             .map(|c| {
@@ -173,6 +171,13 @@ fn lateness_of_sleeps_on_an_idle_runtime() {
         all
     });
     late.sort();
+    late
+}
+
+#[test]
+fn lateness_of_sleeps_on_an_idle_runtime() {
+    let _w = watchdog("lateness_of_sleeps_on_an_idle_runtime", 30);
+    let late = lateness_of_300_sleeps();
     let (p50, p99, max) = (
         quantile(&late, 0.5),
         quantile(&late, 0.99),
@@ -184,4 +189,22 @@ fn lateness_of_sleeps_on_an_idle_runtime() {
     );
     // Wide bound: 1 ms of rounding plus scheduling delay on a busy CI machine.
     assert!(p99 < ms(20), "p99 lateness {p99:?}");
+}
+
+/// Issue 3: "a sleep is never late by more than 1 ms plus scheduling delay when the loop is
+/// idle". Measured p50 is about 1.15 ms and p99 about 2 ms (release, idle 2-CPU machine):
+/// the deadline is rounded up to the next 1 ms tick (up to 1 ms), and then
+/// `time::driver::Handle::next_timeout` rounds the park timeout to that tick up to whole
+/// milliseconds again (`left.div_ceil(NANOS_PER_TICK)`, up to 1 ms more), because the loop
+/// parks in `epoll_wait`/`poll` whose timeouts are whole milliseconds. With one rounding the
+/// median would be about 0.5 ms.
+#[test]
+#[ignore = "BUG: sleeps are up to 2 ms late (p50 ~1.15 ms): the tick and the park timeout are both rounded up"]
+fn lateness_is_within_one_millisecond_plus_scheduling() {
+    let late = lateness_of_300_sleeps();
+    let p50 = quantile(&late, 0.5);
+    assert!(
+        p50 < ms(1),
+        "median lateness {p50:?}: more than the 1 ms tick"
+    );
 }
