@@ -142,7 +142,12 @@ fn cpu_model() -> String {
 }
 
 fn main() -> ExitCode {
-    let args = match parse_args(std::env::args().skip(1)) {
+    // A child measurement (`--child sleep RUNTIME N`), run in its own process.
+    let argv: Vec<String> = std::env::args().skip(1).collect();
+    if let Some(code) = workloads::sleep::child_main(&argv) {
+        return code;
+    }
+    let args = match parse_args(argv) {
         Ok(a) => a,
         Err(e) => {
             eprintln!("weft-bench: {e}\n\n{USAGE}");

@@ -9,6 +9,7 @@
 use crate::clock::{Clock, Elapsed};
 use crate::runtimes::{self, Runtime, RUNTIMES};
 
+pub(crate) mod sleep;
 mod spawn;
 mod wake;
 mod yield_now;
@@ -98,6 +99,7 @@ pub(crate) fn all() -> Vec<Entry> {
         entry::<spawn::Spawn>(),
         entry::<yield_now::Yield>(),
         entry::<wake::Wake>(),
+        entry::<sleep::Sleep>(),
     ]
 }
 

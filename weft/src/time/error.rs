@@ -11,7 +11,7 @@ use std::io;
 ///
 /// # Examples
 ///
-/// ```no_run
+/// ```
 /// use std::time::Duration;
 ///
 /// weft::block_on(async {

@@ -19,7 +19,7 @@ const MISSED_SLACK: Duration = Duration::from_millis(5);
 ///
 /// # Examples
 ///
-/// ```no_run
+/// ```
 /// use std::time::Duration;
 ///
 /// weft::block_on(async {
@@ -39,7 +39,7 @@ pub fn interval(period: Duration) -> Interval {
 ///
 /// # Examples
 ///
-/// ```no_run
+/// ```
 /// use std::time::Duration;
 /// use weft::time::{interval_at, Instant};
 ///
@@ -104,7 +104,7 @@ impl MissedTickBehavior {
 ///
 /// # Examples
 ///
-/// ```no_run
+/// ```
 /// use std::time::Duration;
 ///
 /// weft::block_on(async {

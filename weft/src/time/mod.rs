@@ -12,7 +12,7 @@
 //!
 //! # Examples
 //!
-//! ```no_run
+//! ```
 //! use std::time::Duration;
 //! use weft::time::{sleep, timeout};
 //!
@@ -65,7 +65,7 @@ fn current_or_panic() -> driver::Handle {
 ///
 /// # Examples
 ///
-/// ```no_run
+/// ```
 /// use std::time::Duration;
 /// use weft::time::{pause, sleep, Instant};
 ///
@@ -89,7 +89,7 @@ pub fn pause() {
 ///
 /// # Examples
 ///
-/// ```no_run
+/// ```
 /// weft::block_on(async {
 ///     weft::time::pause();
 ///     weft::time::resume();
@@ -110,7 +110,7 @@ pub fn resume() {
 ///
 /// # Examples
 ///
-/// ```no_run
+/// ```
 /// use std::time::Duration;
 /// use weft::time::{advance, pause, Instant};
 ///

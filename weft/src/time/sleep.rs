@@ -27,7 +27,7 @@ use crate::time::Instant;
 ///
 /// # Examples
 ///
-/// ```no_run
+/// ```
 /// use std::time::Duration;
 ///
 /// weft::block_on(async {
@@ -54,7 +54,7 @@ pub fn sleep(duration: Duration) -> Sleep {
 ///
 /// # Examples
 ///
-/// ```no_run
+/// ```
 /// use std::time::Duration;
 /// use weft::time::{sleep_until, Instant};
 ///
@@ -78,7 +78,7 @@ pub fn sleep_until(deadline: Instant) -> Sleep {
 ///
 /// # Examples
 ///
-/// ```no_run
+/// ```
 /// use std::time::Duration;
 /// use weft::time::{sleep, Instant};
 ///

@@ -29,7 +29,7 @@ pub use crate::util::pin::Timeout;
 ///
 /// # Examples
 ///
-/// ```no_run
+/// ```
 /// use std::time::Duration;
 /// use weft::time::timeout;
 ///
@@ -57,7 +57,7 @@ pub fn timeout<F: IntoFuture>(duration: Duration, future: F) -> Timeout<F::IntoF
 ///
 /// # Examples
 ///
-/// ```no_run
+/// ```
 /// use std::time::Duration;
 /// use weft::time::{timeout_at, Instant};
 ///

@@ -15,7 +15,7 @@ use crate::time::Sleep;
 ///
 /// # Examples
 ///
-/// ```no_run
+/// ```
 /// use std::time::Duration;
 ///
 /// weft::block_on(async {
