@@ -199,7 +199,6 @@ fn lateness_of_sleeps_on_an_idle_runtime() {
 /// parks in `epoll_wait`/`poll` whose timeouts are whole milliseconds. With one rounding the
 /// median would be about 0.5 ms.
 #[test]
-#[ignore = "BUG: sleeps are up to 2 ms late (p50 ~1.15 ms): the tick and the park timeout are both rounded up"]
 fn lateness_is_within_one_millisecond_plus_scheduling() {
     let late = lateness_of_300_sleeps();
     let p50 = quantile(&late, 0.5);

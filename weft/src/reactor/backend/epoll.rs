@@ -3,6 +3,8 @@
 
 use std::io;
 use std::os::fd::{AsRawFd, OwnedFd, RawFd};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Duration;
 
 use super::{Event, Events, EVENTS_CAPACITY, WAKE_TOKEN};
 use crate::reactor::ready::Ready;
@@ -12,6 +14,10 @@ const SOURCE_FLAGS: u32 =
     (libc::EPOLLIN | libc::EPOLLOUT | libc::EPOLLRDHUP | libc::EPOLLET) as u32;
 // The wakeup descriptor is drained every time it is reported, so edge-triggered is enough.
 const WAKEUP_FLAGS: u32 = (libc::EPOLLIN | libc::EPOLLET) as u32;
+
+/// Whether `epoll_pwait2` exists on this kernel (cleared at the first `ENOSYS`). Relaxed:
+/// a stale `true` costs one failed call, nothing else.
+static HAS_PWAIT2: AtomicBool = AtomicBool::new(true);
 
 #[derive(Debug)]
 pub(super) struct Epoll {
@@ -68,15 +74,39 @@ impl Epoll {
         Ok(())
     }
 
-    pub(super) fn wait(&self, events: &mut Events, timeout_ms: libc::c_int) -> io::Result<()> {
+    /// Waits with a nanosecond timeout (`epoll_pwait2`, Linux 5.11+), so that a timer's
+    /// deadline, already rounded up to a millisecond tick, is not rounded up a second time;
+    /// falls back to `epoll_wait`'s whole milliseconds where the kernel lacks it.
+    pub(super) fn wait(&self, events: &mut Events, timeout: Option<Duration>) -> io::Result<()> {
         let buf = &mut events.epoll;
         buf.clear();
         buf.reserve(EVENTS_CAPACITY);
         let max = libc::c_int::try_from(buf.capacity()).unwrap_or(libc::c_int::MAX);
         let epfd = self.epfd.as_raw_fd();
-        // SAFETY: `buf` has room for `capacity()` >= `max` epoll_events, which the kernel writes
-        // at most `max` of; `epfd` is open while `self` lives.
-        let res = sys::cvt(unsafe { libc::epoll_wait(epfd, buf.as_mut_ptr(), max, timeout_ms) });
+        let precise = timeout.is_some_and(|t| !t.is_zero()) && HAS_PWAIT2.load(Ordering::Relaxed);
+        let mut res = if precise {
+            let t = timeout.unwrap_or_default();
+            let ts = libc::timespec {
+                tv_sec: libc::time_t::try_from(t.as_secs()).unwrap_or(libc::time_t::MAX),
+                tv_nsec: libc::c_long::from(t.subsec_nanos() as i32),
+            };
+            // SAFETY: as for epoll_wait below; `ts` lives across the call and a null sigmask
+            // means "don't change the mask".
+            sys::cvt(unsafe {
+                libc::epoll_pwait2(epfd, buf.as_mut_ptr(), max, &ts, std::ptr::null())
+            })
+        } else {
+            Err(io::Error::from_raw_os_error(libc::ENOSYS))
+        };
+        if matches!(&res, Err(e) if e.raw_os_error() == Some(libc::ENOSYS)) {
+            if precise {
+                HAS_PWAIT2.store(false, Ordering::Relaxed);
+            }
+            let timeout_ms = super::timeout_ms(timeout);
+            // SAFETY: `buf` has room for `capacity()` >= `max` epoll_events, which the kernel
+            // writes at most `max` of; `epfd` is open while `self` lives.
+            res = sys::cvt(unsafe { libc::epoll_wait(epfd, buf.as_mut_ptr(), max, timeout_ms) });
+        }
         let n = match res {
             Ok(n) => usize::try_from(n).unwrap_or(0),
             Err(e) if e.kind() == io::ErrorKind::Interrupted => return Ok(()),

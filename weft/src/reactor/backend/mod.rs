@@ -246,11 +246,10 @@ impl Poller {
     /// The OS error of `epoll_wait`/`poll` other than `EINTR` (which returns `Ok`).
     pub(crate) fn wait(&self, events: &mut Events, timeout: Option<Duration>) -> io::Result<()> {
         events.clear();
-        let timeout_ms = timeout_ms(timeout);
         match &self.sys {
             #[cfg(target_os = "linux")]
-            Sys::Epoll(e) => e.wait(events, timeout_ms)?,
-            Sys::Poll(p) => p.wait(events, timeout_ms)?,
+            Sys::Epoll(e) => e.wait(events, timeout)?,
+            Sys::Poll(p) => p.wait(events, timeout_ms(timeout))?,
         }
         if events.woken {
             self.wakeup.drain();

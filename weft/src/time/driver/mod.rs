@@ -106,9 +106,11 @@ impl Handle {
         Instant::from_std(self.inner.clock.now())
     }
 
-    /// How long the loop may park before the earliest pending timer is due: rounded up to
-    /// whole milliseconds, `Some(ZERO)` if one is due now, `None` if no timer is pending. It
-    /// may be shorter than the earliest deadline (see `Wheel::next_expiration`), never longer.
+    /// How long the loop may park before the earliest pending timer is due: exactly the time
+    /// to the start of its tick (deadlines were already rounded up to a tick, so the park must
+    /// not round again: the poller takes nanoseconds where it can), `Some(ZERO)` if one is due
+    /// now, `None` if no timer is pending. It may be shorter than the earliest deadline (see
+    /// `Wheel::next_expiration`), never longer.
     pub(crate) fn next_timeout(&self) -> Option<Duration> {
         let next = {
             let mut state = self.lock();
@@ -123,9 +125,8 @@ impl Handle {
             .saturating_duration_since(self.inner.start);
         let due = u128::from(next) * NANOS_PER_TICK;
         let left = due.saturating_sub(now.as_nanos());
-        let millis = left.div_ceil(NANOS_PER_TICK);
-        Some(Duration::from_millis(
-            u64::try_from(millis).unwrap_or(u64::MAX),
+        Some(Duration::from_nanos(
+            u64::try_from(left).unwrap_or(u64::MAX),
         ))
     }
 
