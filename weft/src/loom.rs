@@ -51,10 +51,19 @@ pub(crate) mod cell {
     pub(crate) use loom::cell::UnsafeCell;
 }
 
-/// Lock a mutex, recovering the data if another thread panicked while
-/// holding it: every structure weft keeps under a lock stays consistent
-/// between statements, so a poisoned lock carries no broken invariant.
-pub(crate) fn lock<T>(m: &sync::Mutex<T>) -> sync::MutexGuard<'_, T> {
+/// Lock a `std` mutex, recovering the data if another thread panicked
+/// while holding it: every structure weft keeps under a lock stays
+/// consistent between statements, so a poisoned lock carries no broken
+/// invariant.
+pub(crate) fn lock<T>(m: &std::sync::Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    match m.lock() {
+        Ok(guard) => guard,
+        Err(poisoned) => poisoned.into_inner(),
+    }
+}
+
+/// The same for the loom-swappable mutex.
+pub(crate) fn lock_model<T>(m: &sync::Mutex<T>) -> sync::MutexGuard<'_, T> {
     match m.lock() {
         Ok(guard) => guard,
         Err(poisoned) => poisoned.into_inner(),

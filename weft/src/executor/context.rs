@@ -28,13 +28,16 @@ thread_local! {
 /// Run `f` with the current runtime's shared state, if there is one.
 pub(crate) fn with_handle<R>(f: impl FnOnce(Option<&Arc<Shared>>) -> R) -> R {
     let mut f = Some(f);
-    match CONTEXT.try_with(|c| match c.handle.try_borrow() {
-        Ok(h) => (f.take().expect("called once"))(h.as_ref()),
-        Err(_) => (f.take().expect("called once"))(None),
-    }) {
-        Ok(r) => r,
+    let res = CONTEXT.try_with(|c| {
+        let h = c.handle.try_borrow().ok();
+        let f = f.take()?;
+        Some(f(h.as_ref().and_then(|h| h.as_ref())))
+    });
+    match (res, f) {
+        (Ok(Some(r)), _) => r,
         // The thread is being torn down: there is no runtime.
-        Err(_) => (f.take().expect("called once"))(None),
+        (_, Some(f)) => f(None),
+        (_, None) => unreachable!("closure consumed without a result"),
     }
 }
 

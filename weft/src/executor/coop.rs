@@ -53,12 +53,6 @@ pub(crate) fn poll_proceed(cx: &mut Context<'_>) -> Poll<()> {
     }
 }
 
-/// True if the current task still has budget left (for tests).
-#[cfg(test)]
-pub(crate) fn has_budget_remaining() -> bool {
-    CURRENT.with(|c| c.get() != Some(0))
-}
-
 /// Spend one unit of the task's budget, yielding to the scheduler if it is
 /// spent. Call it in loops that make progress without ever returning
 /// `Pending` (say, draining a channel that is never empty), so that they

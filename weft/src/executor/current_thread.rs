@@ -39,6 +39,7 @@ pub(crate) struct Shared {
     /// Length of `inject`, readable without the lock (a hint, exact under it).
     inject_len: AtomicUsize,
     pub(crate) driver: driver::Handle,
+    pub(crate) blocking: Arc<crate::blocking::Pool>,
 }
 
 struct Inject {
@@ -57,7 +58,7 @@ pub(crate) struct Core {
 }
 
 impl Shared {
-    pub(crate) fn new(driver: driver::Handle) -> Shared {
+    pub(crate) fn new(driver: driver::Handle, blocking: crate::blocking::pool::Config) -> Shared {
         Shared {
             inject: Mutex::new(Inject {
                 queue: VecDeque::new(),
@@ -65,6 +66,7 @@ impl Shared {
             }),
             inject_len: AtomicUsize::new(0),
             driver,
+            blocking: crate::blocking::Pool::new(blocking),
         }
     }
 }
@@ -207,6 +209,9 @@ pub(crate) fn run<F: Future>(shared: &Arc<Shared>, future: F) -> F::Output {
             }
             let task = CONTEXT.with(|c| {
                 let mut core = c.core.borrow_mut();
+                // Invariant: `block_on` installed the core before calling `run`
+                // and only takes it back after `run` returns.
+                #[allow(clippy::expect_used)]
                 let core = core.as_mut().expect("weft bug: run loop lost its core");
                 shared.next_task(core)
             });

@@ -103,7 +103,7 @@ impl ParkThread {
             self.state.end_park();
             return;
         }
-        let guard = crate::loom::lock(&self.lock);
+        let guard = crate::loom::lock_model(&self.lock);
         // Re-check under the lock: an unpark that swapped out PARKED before
         // we took the lock has already tried to notify.
         if self.state.state.load(SeqCst) == PARKED {
@@ -125,7 +125,7 @@ impl ParkThread {
     pub(crate) fn unpark(&self) {
         if self.state.unpark() {
             // Taking the lock orders this notify after the parker's check.
-            drop(crate::loom::lock(&self.lock));
+            drop(crate::loom::lock_model(&self.lock));
             self.cvar.notify_one();
         }
     }

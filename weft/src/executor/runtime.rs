@@ -5,6 +5,7 @@ use std::future::Future;
 use std::io;
 use std::sync::{Arc, Mutex};
 use std::task::{Context, Poll, Wake, Waker};
+use std::time::Duration;
 
 use super::context::{self, CONTEXT};
 use super::current_thread::{self, Core, Shared};
@@ -26,6 +27,7 @@ use crate::util::error::{NESTED_BLOCK_ON, NO_RUNTIME_SPAWN_LOCAL};
 #[derive(Debug, Clone)]
 pub struct Builder {
     config: driver::Config,
+    blocking: crate::blocking::pool::Config,
 }
 
 impl Builder {
@@ -34,6 +36,7 @@ impl Builder {
     pub fn new_current_thread() -> Builder {
         Builder {
             config: driver::Config::default(),
+            blocking: crate::blocking::pool::Config::default(),
         }
     }
 
@@ -48,6 +51,20 @@ impl Builder {
         self
     }
 
+    /// The most threads the blocking pool may run at once (default 512).
+    /// Jobs beyond it wait in a queue. A value of 0 is taken as 1.
+    pub fn max_blocking_threads(&mut self, n: usize) -> &mut Builder {
+        self.blocking.max_threads = n.max(1);
+        self
+    }
+
+    /// How long an idle blocking-pool thread waits for a job before it
+    /// exits (default 10 s).
+    pub fn thread_keep_alive(&mut self, keep_alive: Duration) -> &mut Builder {
+        self.blocking.keep_alive = keep_alive;
+        self
+    }
+
     /// Create the runtime.
     ///
     /// # Errors
@@ -57,9 +74,10 @@ impl Builder {
     pub fn build(&mut self) -> io::Result<Runtime> {
         let (driver, handle) = Driver::new(self.config)?;
         Ok(Runtime {
-            shared: Arc::new(Shared::new(handle)),
+            shared: Arc::new(Shared::new(handle, self.blocking)),
             core: Mutex::new(Some(Core::new(driver))),
             core_waiters: Mutex::new(Vec::new()),
+            shut_down: false,
         })
     }
 }
@@ -87,6 +105,8 @@ pub struct Runtime {
     core: Mutex<Option<Box<Core>>>,
     /// Threads in `block_on` waiting for the core to come back.
     core_waiters: Mutex<Vec<Waker>>,
+    /// Set once shut down, so `Drop` after `shutdown_timeout` does nothing.
+    shut_down: bool,
 }
 
 impl Runtime {
@@ -156,20 +176,38 @@ impl Runtime {
         current_thread::spawn(&self.shared, future)
     }
 
-    fn shutdown(&mut self) {
-        let core = lock(&self.core).take();
-        let Some(core) = core else {
+    /// Shut down: cancel every task, then wait up to `timeout` for
+    /// blocking-pool jobs that are running (queued ones never start).
+    /// Returns without waiting further when the time is up; the threads
+    /// still running then finish on their own.
+    pub fn shutdown_timeout(mut self, timeout: Duration) {
+        self.shutdown(Some(timeout));
+    }
+
+    /// Shut down without waiting for running blocking-pool jobs.
+    pub fn shutdown_background(self) {
+        self.shutdown_timeout(Duration::ZERO)
+    }
+
+    fn shutdown(&mut self, blocking_timeout: Option<Duration>) {
+        if std::mem::replace(&mut self.shut_down, true) {
             return;
-        };
-        let _enter = context::enter(self.shared.clone());
-        let _guard = CoreGuard::install(self, core);
-        current_thread::shutdown(&self.shared);
+        }
+        let core = lock(&self.core).take();
+        if let Some(core) = core {
+            let _enter = context::enter(self.shared.clone());
+            let _guard = CoreGuard::install(self, core);
+            current_thread::shutdown(&self.shared);
+        }
+        self.shared.blocking.shutdown(blocking_timeout);
     }
 }
 
 impl Drop for Runtime {
+    /// Cancels every task, then waits for running blocking jobs to finish
+    /// (use [`Runtime::shutdown_timeout`] to bound that wait).
     fn drop(&mut self) {
-        self.shutdown();
+        self.shutdown(None);
     }
 }
 

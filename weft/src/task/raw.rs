@@ -133,6 +133,8 @@ unsafe fn poll<F: Future + 'static, S: Schedule>(ptr: NonNull<Header>) {
             // future never moves: it lives in the heap cell until dropped.
             let stage = unsafe { &mut *stage };
             match stage {
+                // SAFETY: the future is never moved out of the cell until it
+                // is dropped in place (pinning guarantee).
                 Stage::Running(fut) => unsafe { Pin::new_unchecked(fut) }.poll(&mut cx),
                 _ => unreachable!("weft bug: polled a task whose future is gone"),
             }
@@ -382,8 +384,9 @@ unsafe fn waker_clone(data: *const ()) -> RawWaker {
 }
 
 unsafe fn waker_wake(data: *const ()) {
-    // SAFETY: data came from a NonNull header and the waker holds a ref.
+    // SAFETY: data came from a NonNull header.
     let ptr = unsafe { NonNull::new_unchecked(data as *mut Header) };
+    // SAFETY: the waker holds a ref, so the task is alive.
     let h = unsafe { header(data) };
     match h.state.transition_to_notified_by_val() {
         // SAFETY: our ref became the Notified ref.
@@ -395,8 +398,9 @@ unsafe fn waker_wake(data: *const ()) {
 }
 
 unsafe fn waker_wake_by_ref(data: *const ()) {
-    // SAFETY: data came from a NonNull header and the waker holds a ref.
+    // SAFETY: data came from a NonNull header.
     let ptr = unsafe { NonNull::new_unchecked(data as *mut Header) };
+    // SAFETY: the waker holds a ref, so the task is alive.
     let h = unsafe { header(data) };
     match h.state.transition_to_notified_by_ref() {
         // SAFETY: a new Notified ref was counted for the scheduler.

@@ -19,11 +19,9 @@ const JOIN_WAKER: usize = 1 << 5;
 
 const REF_SHIFT: usize = 6;
 const REF_ONE: usize = 1 << REF_SHIFT;
-#[cfg(test)]
-const FLAGS: usize = REF_ONE - 1;
 
 /// Refs held at spawn: the owner list's, the `JoinHandle`'s and the first `Notified`.
-const INITIAL: usize = 3 * REF_ONE | JOIN_INTEREST | NOTIFIED;
+const INITIAL: usize = (3 * REF_ONE) | JOIN_INTEREST | NOTIFIED;
 
 pub(crate) struct State {
     val: AtomicUsize,
@@ -332,11 +330,6 @@ impl State {
         let prev = self.val.fetch_sub(n * REF_ONE, AcqRel);
         debug_assert!(prev >> REF_SHIFT >= n, "task ref count underflow");
         prev >> REF_SHIFT == n
-    }
-
-    #[cfg(test)]
-    pub(crate) fn flags(&self) -> usize {
-        self.val.load(Acquire) & FLAGS
     }
 }
 

@@ -12,3 +12,7 @@ pub(crate) const NESTED_BLOCK_ON: &str =
     "cannot start `block_on` from inside a weft runtime: this would block the thread that runs \
      the runtime's tasks; await the future instead, or move the blocking work to \
      `weft::spawn_blocking`";
+
+pub(crate) const NO_RUNTIME_SPAWN_BLOCKING: &str =
+    "`weft::spawn_blocking` called outside a weft runtime: call it from inside \
+     `Runtime::block_on`, a task, or a blocking closure of a runtime";
