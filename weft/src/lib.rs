@@ -34,10 +34,14 @@
 #![cfg_attr(test, allow(clippy::unwrap_used, clippy::expect_used))]
 
 pub(crate) mod loom;
+pub(crate) mod sys;
 pub(crate) mod util;
 
 pub mod blocking;
 pub(crate) mod executor;
+pub mod io;
+pub mod net;
+pub mod reactor;
 pub mod task;
 
 pub mod runtime {
