@@ -41,12 +41,13 @@ pub mod blocking;
 pub(crate) mod executor;
 pub mod io;
 pub mod net;
-pub mod reactor;
+pub(crate) mod reactor;
 pub mod task;
 
 pub mod runtime {
     //! The runtime and its builder.
     pub use crate::executor::{Builder, Runtime};
+    pub use crate::reactor::IoBackend;
 }
 
 pub use executor::{block_on, spawn, spawn_local, Runtime};

@@ -4,13 +4,13 @@
 //!
 //! `cell::UnsafeCell` exposes loom's `with`/`with_mut` API in both builds so
 //! that loom can check every access to a task's stage and join waker.
+#![allow(unused_imports)]
 
 #[cfg(not(loom))]
 pub(crate) mod sync {
     pub(crate) use std::sync::{Arc, Condvar, Mutex, MutexGuard};
 
     pub(crate) mod atomic {
-        #[allow(unused_imports)] // AtomicBool: the reactor's loom models.
         pub(crate) use std::sync::atomic::{AtomicBool, AtomicU8, AtomicUsize, Ordering};
     }
 }

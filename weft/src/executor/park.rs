@@ -1,83 +1,13 @@
-//! The park/unpark protocol shared by every driver: a wake from another
-//! thread costs a system call (or a condvar signal) only when the loop is
-//! really asleep.
-//!
-//! `state` is one of:
-//! - `EMPTY`: the loop is running (or about to check for work);
-//! - `PARKED`: the loop is blocked, or is about to block, in the driver;
-//! - `NOTIFIED`: an unpark arrived that the loop has not consumed yet.
-//!
-//! `unpark` swaps in `NOTIFIED` and signals only if it replaced `PARKED`.
-//! `park` first consumes a pending `NOTIFIED` (returning at once), then moves
-//! `EMPTY -> PARKED` and blocks; whoever wakes it, it resets to `EMPTY`.
-//! An unpark that lands between the loop's last check for work and its
-//! `EMPTY -> PARKED` step leaves `NOTIFIED`, which makes that step fail, so
-//! the loop never sleeps through a wake.
+//! A parker made of a mutex and a condvar, for threads that wait outside
+//! the event loop (a `block_on` whose runtime is being driven by another
+//! thread). It follows the same unpark protocol as the IO driver
+//! (`util::park::ParkState`): an unpark signals only a parked thread.
 
-use crate::loom::sync::atomic::{AtomicU8, Ordering::*};
-use crate::loom::sync::{Condvar, Mutex};
 use std::time::Duration;
 
-const EMPTY: u8 = 0;
-const PARKED: u8 = 1;
-const NOTIFIED: u8 = 2;
+use crate::loom::sync::{Condvar, Mutex};
+use crate::util::park::ParkState;
 
-/// The atomic half of the protocol, used by both the condvar parker and
-/// the IO driver.
-#[derive(Debug)]
-pub(crate) struct ParkState {
-    state: AtomicU8,
-}
-
-/// What `ParkState::begin_park` tells the parking thread.
-#[must_use]
-#[derive(Debug, PartialEq, Eq)]
-pub(crate) enum BeginPark {
-    /// An unpark is pending: don't block (but do look at IO and timers).
-    Notified,
-    /// Now `PARKED`: block, then call `end_park`.
-    Block,
-}
-
-impl ParkState {
-    pub(crate) fn new() -> ParkState {
-        ParkState {
-            state: AtomicU8::new(EMPTY),
-        }
-    }
-
-    /// SeqCst on these three operations keeps the protocol a simple total
-    /// order: "push work, then unpark" against "set PARKED, then block".
-    pub(crate) fn begin_park(&self) -> BeginPark {
-        if self
-            .state
-            .compare_exchange(NOTIFIED, EMPTY, SeqCst, SeqCst)
-            .is_ok()
-        {
-            return BeginPark::Notified;
-        }
-        match self.state.compare_exchange(EMPTY, PARKED, SeqCst, SeqCst) {
-            Ok(_) => BeginPark::Block,
-            Err(_) => {
-                // Only an unpark can have changed it: consume it.
-                self.state.store(EMPTY, SeqCst);
-                BeginPark::Notified
-            }
-        }
-    }
-
-    pub(crate) fn end_park(&self) {
-        self.state.store(EMPTY, SeqCst);
-    }
-
-    /// True if the caller must signal the parked thread.
-    pub(crate) fn unpark(&self) -> bool {
-        self.state.swap(NOTIFIED, SeqCst) == PARKED
-    }
-}
-
-/// A parker made of a mutex and a condvar, for drivers without IO and for
-/// threads waiting outside a runtime.
 #[derive(Debug)]
 pub(crate) struct ParkThread {
     state: ParkState,
@@ -96,34 +26,28 @@ impl ParkThread {
 
     /// Block until `unpark` (or the timeout). Spurious returns are allowed.
     pub(crate) fn park(&self, timeout: Option<Duration>) {
-        if self.state.begin_park() == BeginPark::Notified {
-            return;
-        }
-        if timeout == Some(Duration::ZERO) {
-            self.state.end_park();
+        if timeout == Some(Duration::ZERO) || !self.state.transition_to_parked() {
+            self.state.transition_to_running();
             return;
         }
         let guard = crate::loom::lock_model(&self.lock);
-        // Re-check under the lock: an unpark that swapped out PARKED before
-        // we took the lock has already tried to notify.
-        if self.state.state.load(SeqCst) == PARKED {
+        // Under the lock, an unpark either already consumed PARKED (and will
+        // take the lock before notifying, so it cannot notify before we
+        // wait) or has not happened yet.
+        if self.state.is_parked_now() {
             let _guard = match timeout {
-                None => self.cvar.wait(guard).map_err(|_| ()),
+                None => self.cvar.wait(guard).map(drop).map_err(drop),
                 #[cfg(not(loom))]
-                Some(t) => self
-                    .cvar
-                    .wait_timeout(guard, t)
-                    .map(|(g, _)| g)
-                    .map_err(|_| ()),
+                Some(t) => self.cvar.wait_timeout(guard, t).map(drop).map_err(drop),
                 #[cfg(loom)]
-                Some(_) => self.cvar.wait(guard).map_err(|_| ()),
+                Some(_) => self.cvar.wait(guard).map(drop).map_err(drop),
             };
         }
-        self.state.end_park();
+        self.state.transition_to_running();
     }
 
     pub(crate) fn unpark(&self) {
-        if self.state.unpark() {
+        if self.state.notify() {
             // Taking the lock orders this notify after the parker's check.
             drop(crate::loom::lock_model(&self.lock));
             self.cvar.notify_one();
@@ -134,7 +58,7 @@ impl ParkThread {
 #[cfg(all(test, loom))]
 mod loom_tests {
     use super::*;
-    use loom::sync::atomic::AtomicBool;
+    use loom::sync::atomic::{AtomicBool, Ordering::SeqCst};
     use loom::sync::Arc;
 
     /// Work pushed before an unpark is always seen by the parker: it either

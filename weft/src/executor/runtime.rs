@@ -51,6 +51,12 @@ impl Builder {
         self
     }
 
+    /// Which OS poller the event loop sleeps in (default: epoll on Linux).
+    pub fn io_backend(&mut self, backend: crate::reactor::IoBackend) -> &mut Builder {
+        self.config.io_backend = backend;
+        self
+    }
+
     /// The most threads the blocking pool may run at once (default 512).
     /// Jobs beyond it wait in a queue. A value of 0 is taken as 1.
     pub fn max_blocking_threads(&mut self, n: usize) -> &mut Builder {

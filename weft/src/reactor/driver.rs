@@ -10,13 +10,13 @@ use std::time::Duration;
 use crate::loom::sync::{Arc, Mutex, MutexGuard};
 
 use super::backend::{Events, Poller, EVENTS_CAPACITY};
-use super::park::ParkState;
 use super::ready::Interest;
 use super::registration::Registration;
 use super::scheduled_io::{ScheduledIo, TICK_MASK};
 use super::slab::Slab;
 use super::wakeup::WakeupKind;
 use super::{msg, IoBackend};
+use crate::util::park::ParkState;
 
 /// State shared by the driver, its handles and every registration.
 #[derive(Debug)]
@@ -240,7 +240,7 @@ impl Handle {
     /// Whether the driver is parked (or about to block).
     #[cfg(test)]
     pub(crate) fn is_parked(&self) -> bool {
-        self.inner.park.is_parked()
+        self.inner.park.is_parked_now()
     }
 
     /// How many sources are registered.

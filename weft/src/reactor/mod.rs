@@ -13,7 +13,7 @@
 //!  Handle::unpark ── (only if parked) ──> wakeup fd (eventfd | pipe)
 //! ```
 //!
-//! - [`Driver`] is owned by the thread that parks; [`Handle`] is shared (`Send + Sync`):
+//! - `Driver` is owned by the thread that parks; `Handle` is shared (`Send + Sync`):
 //!   it registers sources and unparks the driver from any thread.
 //! - `backend/`: the poller contract and its epoll and poll(2) implementations.
 //! - `wakeup/`: the eventfd or pipe that interrupts a wait.
@@ -26,9 +26,7 @@
 #![cfg_attr(any(not(test), loom), allow(dead_code))]
 
 mod backend;
-mod coop_stub;
 mod driver;
-mod park;
 mod ready;
 mod registration;
 mod scheduled_io;
@@ -63,7 +61,7 @@ pub(crate) use self::{
 /// # Examples
 ///
 /// ```
-/// use weft::reactor::IoBackend;
+/// use weft::runtime::IoBackend;
 ///
 /// let backend = IoBackend::default();
 /// assert!(matches!(backend, IoBackend::Epoll | IoBackend::Poll));

@@ -16,11 +16,11 @@ use std::task::{ready, Context, Poll};
 
 use crate::loom::sync::Arc;
 
-use super::coop_stub as coop;
 use super::driver::Handle;
 use super::msg;
 use super::ready::Direction;
 use super::scheduled_io::{ReadyEvent, ScheduledIo};
+use crate::executor::coop;
 
 /// One registered source. `Send + Sync`: a reader task and a writer task may share it (each
 /// direction has its own waker slot).
@@ -57,7 +57,6 @@ impl Registration {
         dir: Direction,
     ) -> Poll<io::Result<ReadyEvent>> {
         // Cooperative budget: an always-ready socket must still let other tasks run.
-        // TEMP: `coop_stub` until `crate::executor::coop::poll_proceed` lands on main.
         ready!(coop::poll_proceed(cx));
         if !self.registered {
             return Poll::Ready(Err(msg::deregistered()));

@@ -12,9 +12,9 @@ use loom::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use loom::sync::{Arc, Condvar, Mutex};
 use loom::thread;
 
-use crate::reactor::park::ParkState;
 use crate::reactor::ready::{Direction, Ready};
 use crate::reactor::scheduled_io::{ReadyEvent, ScheduledIo};
+use crate::util::park::ParkState;
 
 /// The wakeup descriptor: readable until drained; counts writes.
 struct MockFd {

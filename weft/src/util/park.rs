@@ -25,7 +25,8 @@
 //!
 //! Orderings: `notify` is `AcqRel`, and so are the driver's transitions, so everything a thread
 //! did before `notify` (e.g. pushing a task to an inject queue) is visible to the driver when it
-//! returns from park. This is modelled with loom in `reactor/tests/loom_park.rs`.
+//! returns from park. This is modelled with loom in `reactor/tests/loom_park.rs` and
+//! `executor/park.rs`.
 #![forbid(unsafe_code)]
 
 use crate::loom::sync::atomic::{AtomicU8, Ordering};
@@ -72,9 +73,9 @@ impl ParkState {
         self.0.swap(NOTIFIED, Ordering::AcqRel) == PARKED
     }
 
-    /// Whether the driver is parked (tests use it to unpark at the right moment).
-    #[cfg(test)]
-    pub(crate) fn is_parked(&self) -> bool {
+    /// Whether the state is `PARKED` right now (the condvar parker re-checks
+    /// it under its lock before waiting).
+    pub(crate) fn is_parked_now(&self) -> bool {
         self.0.load(Ordering::Acquire) == PARKED
     }
 }
