@@ -82,7 +82,6 @@ fn half_close_reads_eof_repeatedly_and_writes_still_work() {
 }
 
 #[test]
-#[ignore = "TEMP: needs the reactor's coop_stub replaced by executor::coop (integration)"]
 fn always_ready_reader_yields_to_other_tasks() {
     net_util::each_backend("coop", Duration::from_secs(20), |_| async {
         let (mut a, b) = pair().await;

@@ -6,12 +6,6 @@ use std::error::Error as StdError;
 use std::fmt;
 use std::io;
 
-/// Message when a socket is created outside a runtime.
-// TEMP: moves to `util/error.rs` when the net branch merges into main.
-pub(crate) const NO_RUNTIME_IO: &str =
-    "weft sockets must be created inside a weft runtime (in `block_on`, a task, or \
-     `#[weft::main]`): there is no reactor to register the socket with";
-
 /// An OS error with the operation and the resource it was performed on.
 ///
 /// `io::Error::kind()` of the wrapping error is the OS error's kind, and

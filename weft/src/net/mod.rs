@@ -34,7 +34,6 @@
 
 mod addr;
 pub(crate) mod error;
-mod shim;
 mod source;
 mod tcp;
 mod udp;

@@ -9,7 +9,8 @@ use std::task::{Context, Poll};
 
 use crate::reactor::{Direction, Interest, ReadyEvent, Registration};
 
-use super::error::{context, retry, NO_RUNTIME_IO};
+use super::error::{context, retry};
+use crate::util::error::NO_RUNTIME_IO;
 
 /// An OS socket registered with the current runtime's reactor.
 ///
@@ -23,7 +24,7 @@ pub(crate) struct Source<T: AsRawFd> {
 
 /// The current runtime's reactor, or an error naming `what` was being made.
 pub(crate) fn io_handle(what: &'static str) -> io::Result<crate::reactor::Handle> {
-    match super::shim::io_handle() {
+    match crate::executor::context::io_handle() {
         Some(h) => Ok(h),
         None => Err(io::Error::other(format!("{what}: {NO_RUNTIME_IO}"))),
     }

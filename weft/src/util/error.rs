@@ -16,3 +16,7 @@ pub(crate) const NESTED_BLOCK_ON: &str =
 pub(crate) const NO_RUNTIME_SPAWN_BLOCKING: &str =
     "`weft::spawn_blocking` called outside a weft runtime: call it from inside \
      `Runtime::block_on`, a task, or a blocking closure of a runtime";
+
+pub(crate) const NO_RUNTIME_IO: &str =
+    "weft sockets must be created inside a weft runtime (in `block_on`, a task, or \
+     `#[weft::main]`): there is no reactor to register the socket with";

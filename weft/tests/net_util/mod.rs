@@ -6,7 +6,7 @@ use std::future::Future;
 use std::sync::{Mutex, MutexGuard};
 use std::time::Duration;
 
-use weft::reactor::IoBackend;
+use weft::runtime::{Builder, IoBackend};
 
 /// Every backend each test runs on.
 pub(crate) const BACKENDS: [IoBackend; 2] = [IoBackend::Epoll, IoBackend::Poll];
@@ -25,10 +25,10 @@ pub(crate) fn serial() -> MutexGuard<'static, ()> {
 
 /// A current-thread runtime on `backend`.
 pub(crate) fn runtime(backend: IoBackend) -> weft::Runtime {
-    // TEMP(net-shim): until `Builder::io_backend` lands, the shim reactor's
-    // backend comes from WEFT_BACKEND; `backend` is only reported.
-    let _ = backend;
-    weft::Runtime::new().unwrap()
+    Builder::new_current_thread()
+        .io_backend(backend)
+        .build()
+        .unwrap()
 }
 
 /// Run `f` on each backend, under the serial lock, with a watchdog, and
@@ -65,8 +65,8 @@ where
     }
 }
 
-/// Create the process-wide resources (the TEMP shim reactor, the blocking
-/// pool) before descriptors are counted.
+/// Create the process-wide resources (the blocking pool's threads) before
+/// descriptors are counted.
 pub(crate) fn warm_up() {
     let rt = weft::Runtime::new().unwrap();
     rt.block_on(async {
