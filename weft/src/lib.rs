@@ -39,6 +39,8 @@ pub(crate) mod util;
 
 pub mod blocking;
 pub(crate) mod executor;
+pub mod io;
+pub mod net;
 pub(crate) mod reactor;
 pub mod task;
 pub mod time;

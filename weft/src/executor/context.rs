@@ -85,7 +85,6 @@ impl Drop for EnterGuard {
 }
 
 /// The current runtime's IO driver handle, if this thread is inside a runtime.
-#[allow(dead_code)] // TEMP: used by weft::net, landing next
 pub(crate) fn io_handle() -> Option<crate::reactor::Handle> {
     with_handle(|h| h.map(|h| h.driver.io.clone()))
 }

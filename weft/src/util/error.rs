@@ -24,3 +24,7 @@ pub(crate) const LOCAL_TASKS_PIN_THE_RUNTIME: &str =
 pub(crate) const LOCAL_TASKS_LEAKED: &str =
     "a runtime holding `!Send` tasks (from `spawn_local`) was dropped on another thread than \
      theirs; their futures cannot be dropped here and were leaked";
+
+pub(crate) const NO_RUNTIME_IO: &str =
+    "weft sockets must be created inside a weft runtime (in `block_on`, a task, or \
+     `#[weft::main]`): there is no reactor to register the socket with";

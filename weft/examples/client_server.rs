@@ -1,0 +1,197 @@
+//! The program of the essay "Async Rust, Part Three: IO", on weft.
+//!
+//! The server accepts connections, writes `start {n}`, sleeps one second
+//! and writes `end {n}`; the clients connect and copy what they receive
+//! to stdout. Ten clients (the default) finish in about one second, as in
+//! the essay; `--clients 9000` shows what the essay's design could not do
+//! (each client costs two descriptors in this one process).
+//!
+//! ```text
+//! cargo run --release --example client_server [-- --clients N] [--backend poll|epoll]
+//! ```
+//!
+//! Clients connect in waves of 1000 (the kernel's listen queue holds at
+//! most `somaxconn` pending connections, 4096 here; a flood of 9000
+//! connects at once would overflow it and the kernel would drop some);
+//! all of them then stay open at once.
+//!
+//! Printing happens on a thread of its own (fed by a channel), so a slow
+//! stdout never stalls the event loop. The elapsed time goes to stderr.
+
+use std::io::{self, Write};
+use std::sync::mpsc;
+use std::time::{Duration, Instant};
+
+use futures_lite::{AsyncReadExt, AsyncWriteExt};
+use weft::net::{TcpListener, TcpStream};
+use weft::runtime::{Builder, IoBackend};
+
+async fn handle(mut socket: TcpStream, n: u64) -> io::Result<()> {
+    socket.write_all(format!("start {n}\n").as_bytes()).await?;
+    weft::time::sleep(Duration::from_secs(1)).await;
+    socket.write_all(format!("end {n}\n").as_bytes()).await?;
+    Ok(())
+}
+
+async fn server_main(listener: TcpListener) {
+    let mut n = 1;
+    loop {
+        match listener.accept().await {
+            Ok((socket, _)) => {
+                weft::spawn(async move {
+                    if let Err(e) = handle(socket, n).await {
+                        eprintln!("server: connection {n}: {e}");
+                    }
+                });
+                n += 1;
+            }
+            // Out of descriptors and the like: say so and go on.
+            Err(e) => eprintln!("server: {e}"),
+        }
+    }
+}
+
+/// Clients connect in waves of this many: 9000 connects at once overflow
+/// the listen queue, and with syncookies the kernel then forgets
+/// connections that the client already believes established.
+const WAVE: usize = 1000;
+
+async fn client_main(mut socket: TcpStream, out: mpsc::Sender<Vec<u8>>) -> io::Result<()> {
+    let mut buf = [0u8; 1024];
+    loop {
+        let n = socket.read(&mut buf).await?;
+        if n == 0 {
+            return Ok(());
+        }
+        // The printer thread is gone only if stdout failed; stop then.
+        if out.send(buf[..n].to_vec()).is_err() {
+            return Ok(());
+        }
+    }
+}
+
+async fn async_main(clients: usize) -> io::Result<()> {
+    // Bind before spawning the clients, so they never race the server;
+    // port 0 picks a free port, so two runs never collide.
+    let listener = TcpListener::bind("127.0.0.1:0").await?;
+    let addr = listener.local_addr()?;
+    weft::spawn(server_main(listener));
+
+    let (tx, rx) = mpsc::channel::<Vec<u8>>();
+    let printer = std::thread::spawn(move || {
+        let stdout = io::stdout();
+        let mut out = stdout.lock();
+        for chunk in rx {
+            if out.write_all(&chunk).is_err() {
+                return;
+            }
+        }
+        let _ = out.flush();
+    });
+
+    let mut handles = Vec::with_capacity(clients);
+    let mut failed = 0;
+    let t0 = Instant::now();
+    while handles.len() + failed < clients {
+        if std::env::var_os("WEFT_DEBUG_WAVES").is_some() {
+            eprintln!("wave at {:?}: {} connected", t0.elapsed(), handles.len());
+        }
+        // One wave of concurrent connects; the server accepts meanwhile.
+        let wave: Vec<_> = (0..WAVE.min(clients - handles.len() - failed))
+            .map(|_| weft::spawn(TcpStream::connect(addr)))
+            .collect();
+        for connect in wave {
+            match connect.await {
+                Ok(Ok(socket)) => handles.push(weft::spawn(client_main(socket, tx.clone()))),
+                Ok(Err(e)) => {
+                    failed += 1;
+                    eprintln!("client: {e}");
+                }
+                Err(e) => {
+                    failed += 1;
+                    eprintln!("client task: {e}");
+                }
+            }
+        }
+    }
+    drop(tx);
+    for h in handles {
+        match h.await {
+            Ok(Ok(())) => {}
+            Ok(Err(e)) => {
+                failed += 1;
+                eprintln!("client: {e}");
+            }
+            Err(e) => {
+                failed += 1;
+                eprintln!("client task: {e}");
+            }
+        }
+    }
+    let _ = weft::spawn_blocking(move || printer.join()).await;
+    if failed > 0 {
+        return Err(io::Error::other(format!(
+            "{failed} of {clients} clients failed"
+        )));
+    }
+    Ok(())
+}
+
+struct Args {
+    clients: usize,
+    backend: IoBackend,
+}
+
+fn parse_args() -> Result<Args, String> {
+    let mut args = Args {
+        clients: 10,
+        backend: IoBackend::default(),
+    };
+    let mut it = std::env::args().skip(1);
+    while let Some(a) = it.next() {
+        match a.as_str() {
+            "--clients" => {
+                let v = it.next().ok_or("--clients needs a number")?;
+                args.clients = v.parse().map_err(|e| format!("--clients {v}: {e}"))?;
+            }
+            "--backend" => {
+                args.backend = match it.next().as_deref() {
+                    Some("poll") => IoBackend::Poll,
+                    Some("epoll") => IoBackend::Epoll,
+                    other => return Err(format!("--backend takes poll or epoll, not {other:?}")),
+                };
+            }
+            other => {
+                return Err(format!(
+                    "unknown argument {other:?}; usage: client_server [--clients N] [--backend poll|epoll]"
+                ))
+            }
+        }
+    }
+    Ok(args)
+}
+
+fn main() {
+    let args = match parse_args() {
+        Ok(a) => a,
+        Err(e) => {
+            eprintln!("{e}");
+            std::process::exit(2);
+        }
+    };
+    let start = Instant::now();
+    let res = Builder::new_current_thread()
+        .io_backend(args.backend)
+        .build()
+        .and_then(|rt| rt.block_on(async_main(args.clients)));
+    eprintln!(
+        "{} clients on {:?}: {:.3?}",
+        args.clients,
+        args.backend,
+        start.elapsed()
+    );
+    if let Err(e) = res {
+        eprintln!("error: {e}");
+        std::process::exit(1);
+    }
+}
