@@ -164,6 +164,7 @@ impl Driver {
     }
 
     /// The backend this driver waits in.
+    #[cfg(test)]
     pub(crate) fn backend(&self) -> IoBackend {
         self.inner.poller.backend()
     }
@@ -236,6 +237,7 @@ impl Handle {
     }
 
     /// The backend of the driver.
+    #[cfg(test)]
     pub(crate) fn backend(&self) -> IoBackend {
         self.inner.poller.backend()
     }

@@ -22,8 +22,6 @@
 //!
 //! The unsafe code of the reactor is confined to `backend/` and `wakeup/`; every other module
 //! here forbids it.
-// TEMP: the executor and net layers that call into the reactor are not on this branch yet.
-#![cfg_attr(any(not(test), loom), allow(dead_code))]
 
 mod backend;
 mod driver;
@@ -36,10 +34,9 @@ mod wakeup;
 #[cfg(test)]
 mod tests;
 
-#[allow(unused_imports)] // TEMP: see the dead_code note above.
 pub(crate) use self::{
     driver::{Driver, Handle},
-    ready::{Direction, Interest, Ready},
+    ready::{Direction, Interest},
     registration::Registration,
     scheduled_io::ReadyEvent,
 };
@@ -86,7 +83,7 @@ impl Default for IoBackend {
 }
 
 /// The reactor's user-visible error messages, each defined once.
-// TEMP: move to `util/error.rs` once that file exists on main.
+// Kept beside the reactor: these messages are built into io::Errors here.
 pub(crate) mod msg {
     use std::io;
 

@@ -41,18 +41,23 @@ impl Ready {
     pub(crate) const fn intersection(self, other: Ready) -> Ready {
         Ready(self.0 & other.0)
     }
+    #[cfg(test)]
     pub(crate) const fn is_readable(self) -> bool {
         self.intersects(Self::READABLE)
     }
+    #[cfg(test)]
     pub(crate) const fn is_writable(self) -> bool {
         self.intersects(Self::WRITABLE)
     }
+    #[cfg(test)]
     pub(crate) const fn is_read_closed(self) -> bool {
         self.intersects(Self::READ_CLOSED)
     }
+    #[cfg(test)]
     pub(crate) const fn is_write_closed(self) -> bool {
         self.intersects(Self::WRITE_CLOSED)
     }
+    #[cfg(test)]
     pub(crate) const fn is_error(self) -> bool {
         self.intersects(Self::ERROR)
     }

@@ -44,6 +44,7 @@ impl Slab {
         Slab::default()
     }
 
+    #[cfg(test)]
     pub(crate) fn len(&self) -> usize {
         self.len
     }

@@ -10,8 +10,6 @@
 //!   wrapped in an [`OwnedFd`] in the same statement, so no error path can leak it.
 //! - Errors that leave the OS layer name the operation and the descriptor ([`with_context`]),
 //!   keeping the `io::ErrorKind`, and the original error (with its raw OS code) as the source.
-// TEMP: nothing outside the reactor calls these yet (the executor and net layers are pending).
-#![cfg_attr(any(not(test), loom), allow(dead_code))]
 
 use std::fmt;
 use std::io;
@@ -96,6 +94,7 @@ pub(crate) fn with_context(err: io::Error, op: &'static str, fd: Option<RawFd>) 
 }
 
 /// The raw OS error code of `err`, looking through a [`with_context`] wrapper.
+#[cfg(test)]
 pub(crate) fn raw_os_error(err: &io::Error) -> Option<i32> {
     if let Some(code) = err.raw_os_error() {
         return Some(code);
@@ -178,6 +177,7 @@ pub(crate) fn pipe() -> io::Result<(OwnedFd, OwnedFd)> {
 }
 
 /// Sets or clears `O_NONBLOCK` on `fd`.
+#[cfg(test)]
 pub(crate) fn set_nonblocking(fd: BorrowedFd<'_>, on: bool) -> io::Result<()> {
     let raw = fd.as_raw_fd();
     // SAFETY: F_GETFL takes no pointer argument; `raw` is open for the borrow's lifetime.

@@ -79,18 +79,23 @@ impl Event {
     pub(crate) fn ready(&self) -> Ready {
         self.ready
     }
+    #[cfg(test)]
     pub(crate) fn is_readable(&self) -> bool {
         self.ready.is_readable()
     }
+    #[cfg(test)]
     pub(crate) fn is_writable(&self) -> bool {
         self.ready.is_writable()
     }
+    #[cfg(test)]
     pub(crate) fn is_read_closed(&self) -> bool {
         self.ready.is_read_closed()
     }
+    #[cfg(test)]
     pub(crate) fn is_write_closed(&self) -> bool {
         self.ready.is_write_closed()
     }
+    #[cfg(test)]
     pub(crate) fn is_error(&self) -> bool {
         self.ready.is_error()
     }
@@ -124,6 +129,7 @@ impl Events {
         self.list.iter()
     }
 
+    #[cfg(test)]
     pub(crate) fn len(&self) -> usize {
         self.list.len()
     }
@@ -133,6 +139,7 @@ impl Events {
     }
 
     /// Whether the last wait was ended by the wakeup descriptor.
+    #[cfg(test)]
     pub(crate) fn woken(&self) -> bool {
         self.woken
     }
@@ -183,6 +190,7 @@ impl Poller {
     }
 
     /// Which backend this is.
+    #[cfg(test)]
     pub(crate) fn backend(&self) -> IoBackend {
         match self.sys {
             #[cfg(target_os = "linux")]

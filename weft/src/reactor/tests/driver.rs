@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 
 use super::support::*;
 use crate::reactor::wakeup::WakeupKind;
-use crate::reactor::{msg, Direction, Driver, Interest, IoBackend, Ready};
+use crate::reactor::{msg, ready::Ready, Direction, Driver, Interest, IoBackend};
 
 #[test]
 fn read_readiness_wakes_the_reader() {

@@ -90,6 +90,7 @@ impl Wakeup {
     }
 
     /// The kind this is.
+    #[cfg(test)]
     pub(crate) fn kind(&self) -> WakeupKind {
         match self.inner {
             #[cfg(target_os = "linux")]
