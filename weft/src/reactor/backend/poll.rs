@@ -79,12 +79,16 @@ impl Poll {
 
     pub(super) fn register(&self, fd: RawFd, token: u64, _interest: Interest) -> io::Result<()> {
         let mut st = self.lock();
-        if st.index.contains_key(&fd) {
-            return Err(sys::with_context(
-                io::Error::from(io::ErrorKind::AlreadyExists),
-                "poll register",
-                Some(fd),
-            ));
+        if let Some(&pos) = st.index.get(&fd) {
+            // The kernel hands out only free numbers, so the source that had `fd` closed it
+            // without deregistering (a descriptor closed behind the runtime's back). Its entry is
+            // stale: give the number to the new source. The old registration's token no longer
+            // matches, so its later `arm`/`deregister` cannot touch the new entry.
+            if let Some(entry) = st.entries.get_mut(pos) {
+                entry.token = token;
+                entry.armed = 0;
+                return Ok(());
+            }
         }
         let pos = st.entries.len();
         // Nobody waits yet: a new source starts "maybe ready" and arms only after WouldBlock.

@@ -391,15 +391,24 @@ fn deregister_checks_fd_and_is_idempotent() {
             reg.poll_ready(&mut cx, Direction::Read),
             Poll::Ready(Err(_))
         ));
-        // The fd can be registered again; registering it twice is an error naming the fd.
+        // The fd can be registered again. Registering it twice: epoll refuses, naming the
+        // fd; poll(2) cannot tell that from a number closed behind its back and reused (see
+        // `tests/tcp_fd_reuse.rs`), so the newer registration takes the number over.
         let _reg2 = register(handle, &a);
-        let err = handle.register(a.as_raw_fd(), Interest::BOTH).unwrap_err();
-        assert_eq!(err.kind(), io::ErrorKind::AlreadyExists, "{backend:?}");
-        assert!(
-            err.to_string().contains(&format!("fd {}", a.as_raw_fd())),
-            "{backend:?}: {err}"
-        );
-        assert_eq!(handle.source_count(), 1);
+        match backend {
+            IoBackend::Epoll => {
+                let err = handle.register(a.as_raw_fd(), Interest::BOTH).unwrap_err();
+                assert_eq!(err.kind(), io::ErrorKind::AlreadyExists, "{backend:?}");
+                assert!(
+                    err.to_string().contains(&format!("fd {}", a.as_raw_fd())),
+                    "{backend:?}: {err}"
+                );
+                assert_eq!(handle.source_count(), 1);
+            }
+            _ => {
+                let _reg3 = handle.register(a.as_raw_fd(), Interest::BOTH).unwrap();
+            }
+        }
     });
 }
 

@@ -125,9 +125,10 @@ impl Handle {
             .saturating_duration_since(self.inner.start);
         let due = u128::from(next) * NANOS_PER_TICK;
         let left = due.saturating_sub(now.as_nanos());
-        Some(Duration::from_nanos(
-            u64::try_from(left).unwrap_or(u64::MAX),
-        ))
+        let secs = u64::try_from(left / 1_000_000_000).unwrap_or(u64::MAX);
+        // The remainder is below 10^9, so it fits.
+        let nanos = (left % 1_000_000_000) as u32;
+        Some(Duration::new(secs, nanos))
     }
 
     /// Wakes every timer due by [`now`](Self::now), in deadline order, running the wakers

@@ -27,7 +27,7 @@ fn ms(n: u64) -> Duration {
 }
 
 #[test]
-fn next_timeout_rounds_up_and_never_fires_early() {
+fn next_timeout_is_the_time_to_the_rounded_up_tick_and_never_fires_early() {
     let h = Handle::new(true);
     assert_eq!(h.next_timeout(), None);
     let start = h.now();
@@ -40,8 +40,8 @@ fn next_timeout_rounds_up_and_never_fires_early() {
     assert!(h.inner.clock.advance(Duration::from_micros(1_999)));
     assert_eq!(
         h.next_timeout(),
-        Some(ms(1)),
-        "0.001 ms left rounds up to 1 ms"
+        Some(Duration::from_micros(1)),
+        "exactly the time left to the tick: the deadline is not rounded a second time"
     );
     assert_eq!(h.process(), 0);
     assert_eq!(woken(&c), 0, "never early");
