@@ -39,7 +39,7 @@ async fn scenario() {
         let waiter = weft::spawn(async move {
             let mut old = old;
             let mut buf = [0u8; 16];
-            let n = (&mut *old).read(&mut buf).await;
+            let n = (*old).read(&mut buf).await;
             (n.map(|n| buf[..n].to_vec()), old)
         });
         for _ in 0..10 {
@@ -47,8 +47,9 @@ async fn scenario() {
         }
         assert!(!waiter.is_finished());
 
-        // SAFETY-free in spirit: a test closing a descriptor it owns, as a
-        // buggy program would; the stream above is never dropped.
+        // SAFETY: `fd` is the old stream's open descriptor; closing it
+        // behind the stream's back is the fault under test, and the stream
+        // is never dropped, so the number is not closed twice.
         assert_eq!(unsafe { libc::close(fd) }, 0);
         let new = TcpStream::connect(addr).await.unwrap();
         assert_eq!(
@@ -71,8 +72,8 @@ async fn scenario() {
         new_peer.write_all(b"more").await.unwrap();
         weft::time::sleep(Duration::from_millis(50)).await;
         if waiter.is_finished() {
-            let (res, old) = waiter.await.unwrap();
-            std::mem::forget(old);
+            // The returned stream is a ManuallyDrop: never closed again.
+            let (res, _old) = waiter.await.unwrap();
             // An error is acceptable; data from the new socket is not.
             if let Ok(data) = res {
                 panic!("old waiter read the new socket's data: {data:?}");
