@@ -257,7 +257,7 @@ impl Poller {
         match &self.sys {
             #[cfg(target_os = "linux")]
             Sys::Epoll(e) => e.wait(events, timeout)?,
-            Sys::Poll(p) => p.wait(events, timeout_ms(timeout))?,
+            Sys::Poll(p) => p.wait(events, timeout)?,
         }
         if events.woken {
             self.wakeup.drain();

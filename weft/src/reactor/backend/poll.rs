@@ -19,6 +19,7 @@ use std::collections::HashMap;
 use std::io;
 use std::os::fd::RawFd;
 use std::sync::{Mutex, MutexGuard, PoisonError};
+use std::time::Duration;
 
 use super::{Event, Events, WAKE_TOKEN};
 use crate::reactor::ready::{Direction, Interest, Ready};
@@ -137,7 +138,7 @@ impl Poll {
         Ok(())
     }
 
-    pub(super) fn wait(&self, events: &mut Events, timeout_ms: libc::c_int) -> io::Result<()> {
+    pub(super) fn wait(&self, events: &mut Events, timeout: Option<Duration>) -> io::Result<()> {
         let fds = &mut events.poll_fds;
         let tokens = &mut events.poll_tokens;
         fds.clear();
@@ -155,9 +156,7 @@ impl Poll {
             }
         }
         let nfds = libc::nfds_t::try_from(fds.len()).unwrap_or(libc::nfds_t::MAX);
-        // SAFETY: `fds` is a valid array of `nfds` pollfds, owned by this call's caller and not
-        // touched by anyone else until `poll` returns.
-        let res = sys::cvt(unsafe { libc::poll(fds.as_mut_ptr(), nfds, timeout_ms) });
+        let res = poll_fds(fds, nfds, timeout);
         let mut st = self.lock();
         st.polling = false;
         match res {
@@ -229,4 +228,36 @@ fn from_poll(revents: libc::c_short) -> Ready {
         ready |= Ready::ERROR;
     }
     ready
+}
+
+/// `ppoll` where it exists (Linux), so that a timer's deadline, already rounded up to a
+/// millisecond tick, is not rounded up a second time; `poll`'s whole milliseconds elsewhere.
+#[cfg(any(target_os = "linux", target_os = "android"))]
+fn poll_fds(
+    fds: &mut [libc::pollfd],
+    nfds: libc::nfds_t,
+    timeout: Option<Duration>,
+) -> io::Result<libc::c_int> {
+    let ts = timeout.map(|t| libc::timespec {
+        tv_sec: libc::time_t::try_from(t.as_secs()).unwrap_or(libc::time_t::MAX),
+        tv_nsec: libc::c_long::from(t.subsec_nanos() as i32),
+    });
+    let ts_ptr = ts
+        .as_ref()
+        .map_or(std::ptr::null(), |t| t as *const libc::timespec);
+    // SAFETY: `fds` is a valid array of at least `nfds` pollfds, owned by this call's caller and
+    // not touched by anyone else until `ppoll` returns; `ts` outlives the call (or is null for
+    // no timeout); a null sigmask leaves the mask alone.
+    sys::cvt(unsafe { libc::ppoll(fds.as_mut_ptr(), nfds, ts_ptr, std::ptr::null()) })
+}
+
+#[cfg(not(any(target_os = "linux", target_os = "android")))]
+fn poll_fds(
+    fds: &mut [libc::pollfd],
+    nfds: libc::nfds_t,
+    timeout: Option<Duration>,
+) -> io::Result<libc::c_int> {
+    // SAFETY: `fds` is a valid array of at least `nfds` pollfds, not touched by anyone else
+    // until `poll` returns.
+    sys::cvt(unsafe { libc::poll(fds.as_mut_ptr(), nfds, super::timeout_ms(timeout)) })
 }
