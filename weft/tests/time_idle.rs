@@ -192,18 +192,17 @@ fn lateness_of_sleeps_on_an_idle_runtime() {
 }
 
 /// Issue 3: "a sleep is never late by more than 1 ms plus scheduling delay when the loop is
-/// idle". Measured p50 is about 1.15 ms and p99 about 2 ms (release, idle 2-CPU machine):
-/// the deadline is rounded up to the next 1 ms tick (up to 1 ms), and then
-/// `time::driver::Handle::next_timeout` rounds the park timeout to that tick up to whole
-/// milliseconds again (`left.div_ceil(NANOS_PER_TICK)`, up to 1 ms more), because the loop
-/// parks in `epoll_wait`/`poll` whose timeouts are whole milliseconds. With one rounding the
-/// median would be about 0.5 ms.
+/// idle". The deadline is rounded up to the next 1 ms tick, and these sleeps start just after a
+/// previous one woke on a tick boundary, so each is late by almost exactly 1 ms plus the
+/// scheduling delay: the median sits just above 1 ms (measured 1.00-1.01 ms). The park itself
+/// must not round again (ns timeouts via epoll_pwait2/ppoll): when it did, the median was
+/// 1.15-1.21 ms, which the 1.1 ms bound catches while leaving 100 us for scheduling.
 #[test]
 fn lateness_is_within_one_millisecond_plus_scheduling() {
     let late = lateness_of_300_sleeps();
     let p50 = quantile(&late, 0.5);
     assert!(
-        p50 < ms(1),
-        "median lateness {p50:?}: more than the 1 ms tick"
+        p50 < Duration::from_micros(1_100),
+        "median lateness {p50:?}: more than the 1 ms tick plus 0.1 ms of scheduling"
     );
 }
