@@ -384,19 +384,41 @@ fn count_syscalls(cfg: &Config, server: &str) -> Result<Vec<Sample>, String> {
     let (total, calls) =
         parse_strace(&text).ok_or_else(|| format!("no total in strace's summary: {text}"))?;
     let per = |n: u64| n as f64 / msgs.max(1) as f64;
+    // One row per kind of call, whichever variant a runtime uses.
+    let mut kinds: Vec<(&'static str, u64)> = Vec::new();
+    for (name, n) in &calls {
+        let kind = syscall_kind(name);
+        match kinds.iter_mut().find(|(k, _)| *k == kind) {
+            Some((_, sum)) => *sum += n,
+            None => kinds.push((kind, *n)),
+        }
+    }
     let mut out =
         vec![Sample::new(format!("echo c={conns} syscalls"), "calls/msg", per(total)).vs_floor()];
-    for (name, n) in calls {
+    for (kind, n) in kinds {
         // Leave out the start-up calls that happen a few times in a run.
         if per(n) >= 0.01 {
             out.push(Sample::new(
-                format!("echo c={conns} syscalls: {name}"),
+                format!("echo c={conns} syscalls: {kind}"),
                 "calls/msg",
                 per(n),
             ));
         }
     }
     Ok(out)
+}
+
+/// The row a system call is counted in: the variants of reading, writing
+/// and waiting each share one; others are "other".
+fn syscall_kind(name: &str) -> &'static str {
+    match name {
+        "read" | "recvfrom" | "recvmsg" | "readv" => "read/recv",
+        "write" | "sendto" | "sendmsg" | "writev" => "write/send",
+        "epoll_wait" | "epoll_pwait" | "epoll_pwait2" | "poll" | "ppoll" => "epoll_wait",
+        "epoll_ctl" => "epoll_ctl",
+        "futex" => "futex",
+        _ => "other",
+    }
 }
 
 /// `totals:` (or `summary:`) of a callgrind output file: instructions.
