@@ -8,27 +8,34 @@
 
 mod affinity;
 mod alloc;
+mod child;
 mod clock;
+mod epoll;
+mod http;
+mod net_load;
 mod report;
 mod runtimes;
+mod servers;
 mod workloads;
 
 use std::process::ExitCode;
 use std::time::{Instant, SystemTime, UNIX_EPOCH};
 
 use clock::Clock;
-use report::{fmt_value, Results};
-use runtimes::RUNTIMES;
+use report::{fmt_value, Results, COLUMNS};
 use workloads::{Config, Entry};
 
 #[global_allocator]
 static GLOBAL: alloc::CountingAlloc = alloc::CountingAlloc;
 
 const USAGE: &str = "\
-usage: weft-bench [--rounds N] [--warmup N] [--quick] [--only NAME[,NAME...]] [--pin CPU] [--clock wall|cpu] [--list]
+usage: weft-bench [--rounds N] [--warmup N] [--quick] [--only NAME[,NAME...]] [--pin CPU]
+                  [--clock wall|cpu] [--markdown-out FILE] [--list]
 
 Runs each workload on weft, tokio and smol (current-thread each), interleaved,
-and prints a markdown table of the medians with their ratios to tokio's.
+and prints a markdown table of the medians with their ratios to tokio's. The
+network workloads (echo, http) add a hand-written epoll loop (epoll-ref) and
+weft's ratio to it. `syscalls` and `callgrind` run only when --only names them.
 
   --rounds N   measured rounds per workload (default 3, at least 1)
   --warmup N   unmeasured rounds run first (default 1; 0 with --quick)
@@ -38,6 +45,8 @@ and prints a markdown table of the medians with their ratios to tokio's.
   --clock C    report per-operation times on the wall clock (default) or
                on this thread's CPU clock (cpu: leaves out the time other
                processes held the CPU, for a busy machine)
+  --markdown-out FILE
+               also write the header line, the table and the command to FILE
   --list       list the workloads and exit
 ";
 
@@ -50,6 +59,7 @@ struct Args {
     only: Vec<String>,
     pin: Option<usize>,
     clock: Clock,
+    markdown_out: Option<String>,
     list: bool,
     help: bool,
 }
@@ -62,6 +72,7 @@ fn parse_args(args: impl IntoIterator<Item = String>) -> Result<Args, String> {
         only: Vec::new(),
         pin: None,
         clock: Clock::Wall,
+        markdown_out: None,
         list: false,
         help: false,
     };
@@ -105,6 +116,7 @@ fn parse_args(args: impl IntoIterator<Item = String>) -> Result<Args, String> {
                     other => return Err(format!("--clock: '{other}' is neither wall nor cpu")),
                 }
             }
+            "--markdown-out" => out.markdown_out = Some(value("--markdown-out")?),
             "--list" => out.list = true,
             "-h" | "--help" => out.help = true,
             other => return Err(format!("unknown argument '{other}'")),
@@ -113,7 +125,8 @@ fn parse_args(args: impl IntoIterator<Item = String>) -> Result<Args, String> {
     Ok(out)
 }
 
-/// The workloads `--only` names (all without it), in the standard order.
+/// The workloads `--only` names (all but the opt-in ones without it), in
+/// the standard order.
 fn select(all: Vec<Entry>, only: &[String]) -> Result<Vec<Entry>, String> {
     if let Some(bad) = only.iter().find(|n| all.iter().all(|w| w.name != *n)) {
         let names: Vec<&str> = all.iter().map(|w| w.name).collect();
@@ -124,7 +137,13 @@ fn select(all: Vec<Entry>, only: &[String]) -> Result<Vec<Entry>, String> {
     }
     Ok(all
         .into_iter()
-        .filter(|w| only.is_empty() || only.iter().any(|n| n == w.name))
+        .filter(|w| {
+            if only.is_empty() {
+                !w.opt_in
+            } else {
+                only.iter().any(|n| n == w.name)
+            }
+        })
         .collect())
 }
 
@@ -142,9 +161,9 @@ fn cpu_model() -> String {
 }
 
 fn main() -> ExitCode {
-    // A child measurement (`--child sleep RUNTIME N`), run in its own process.
+    // A child measurement (`--child KIND ...`), run in its own process.
     let argv: Vec<String> = std::env::args().skip(1).collect();
-    if let Some(code) = workloads::sleep::child_main(&argv) {
+    if let Some(code) = child::main(&argv) {
         return code;
     }
     let args = match parse_args(argv) {
@@ -199,7 +218,7 @@ fn main() -> ExitCode {
     let now = SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .map_or(0, |d| d.as_secs());
-    println!(
+    let header = format!(
         "weft-bench {}: {} rounds (+{warmup} warm-up), {} sizes, {} clock, {}, CPUs {cpus:?} of {}, {} ({})",
         report::utc_date(now),
         args.rounds,
@@ -215,29 +234,30 @@ fn main() -> ExitCode {
         std::fs::read_to_string("/proc/sys/kernel/osrelease")
             .map_or_else(|_| "unknown kernel".to_string(), |s| s.trim().to_string()),
     );
-    println!();
+    println!("{header}\n");
 
     let started = Instant::now();
     let mut results = Results::default();
-    let mut preempted = [0u64; RUNTIMES.len()];
+    let mut preempted = [0u64; COLUMNS.len()];
     for w in &selected {
-        for _ in 0..warmup {
-            for run in w.runs {
+        let warm = if w.self_warming { 0 } else { warmup };
+        for _ in 0..warm {
+            for (_, run) in &w.runs {
                 run(&cfg);
             }
         }
         for round in 1..=args.rounds {
             let mut line = format!("{} round {round}:", w.name);
-            for (i, run) in w.runs.iter().enumerate() {
+            for &(col, run) in &w.runs {
                 let before = clock::preemptions();
                 let samples = run(&cfg);
                 let switches = clock::preemptions().saturating_sub(before);
-                preempted[i] += switches;
-                results.record(i, &samples);
+                preempted[col] += switches;
+                results.record(col, &samples);
                 if let Some(first) = samples.first() {
                     line.push_str(&format!(
                         " {} {} {} ({switches} preempted),",
-                        RUNTIMES[i],
+                        COLUMNS[col],
                         fmt_value(first.value),
                         first.unit
                     ));
@@ -246,16 +266,30 @@ fn main() -> ExitCode {
             eprintln!("{}", line.trim_end_matches(','));
         }
     }
-    print!("{}", results.table());
-    let noise: Vec<String> = RUNTIMES
+    let table = results.table();
+    print!("{table}");
+    let noise: Vec<String> = COLUMNS
         .iter()
         .zip(preempted)
-        .map(|(rt, n)| format!("{rt} {n}"))
+        .filter(|(_, n)| *n > 0)
+        .map(|(c, n)| format!("{c} {n}"))
         .collect();
-    println!(
-        "\ntimes this thread was preempted during the measured runs: {}",
+    let noise = format!(
+        "times this thread was preempted during the measured runs: {}",
         noise.join(", ")
     );
+    println!("\n{noise}");
+    if let Some(path) = &args.markdown_out {
+        let command: Vec<String> = std::env::args().skip(1).collect();
+        let text = format!(
+            "{header}\n\n{table}\n{noise}\n\nCommand: `weft-bench/run.sh {}`\n",
+            command.join(" ")
+        );
+        if let Err(e) = std::fs::write(path, text) {
+            eprintln!("weft-bench: writing {path}: {e}");
+            return ExitCode::FAILURE;
+        }
+    }
     eprintln!(
         "weft-bench: done in {:.1} s",
         started.elapsed().as_secs_f64()
@@ -287,6 +321,13 @@ mod tests {
         )
         .unwrap();
         assert_eq!(a.clock, Clock::Cpu);
+        assert_eq!(
+            parse("--markdown-out x.md")
+                .unwrap()
+                .markdown_out
+                .as_deref(),
+            Some("x.md")
+        );
         assert_eq!(a.rounds, 5);
         assert!(a.quick);
         assert_eq!(a.only, ["spawn", "wake", "yield"]);
@@ -310,5 +351,13 @@ mod tests {
         assert_eq!(names, ["spawn", "wake"]);
         let e = select(workloads::all(), &["nope".into()]).unwrap_err();
         assert!(e.contains("nope") && e.contains("spawn"), "{e}");
+        let default: Vec<&str> = select(workloads::all(), &[])
+            .unwrap()
+            .iter()
+            .map(|w| w.name)
+            .collect();
+        assert!(default.contains(&"echo") && !default.contains(&"syscalls"));
+        let s = select(workloads::all(), &["syscalls".into()]).unwrap();
+        assert_eq!(s.len(), 1);
     }
 }

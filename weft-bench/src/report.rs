@@ -5,13 +5,23 @@ use std::fmt::Write as _;
 use crate::runtimes::{REFERENCE, RUNTIMES};
 use crate::workloads::Sample;
 
-/// One row of the table: every round's value for every runtime.
+/// The table's value columns: the runtimes, then the hand-written epoll
+/// loop of the network workloads (shown only when some row has a value
+/// there).
+pub(crate) const COLUMNS: [&str; 4] = [RUNTIMES[0], RUNTIMES[1], RUNTIMES[2], "epoll-ref"];
+
+/// The column of the epoll reference.
+pub(crate) const FLOOR: usize = 3;
+
+/// One row of the table: every round's value for every column.
 #[derive(Debug, Clone, PartialEq)]
 pub(crate) struct Row {
-    pub(crate) metric: &'static str,
+    pub(crate) metric: String,
     pub(crate) unit: &'static str,
-    /// `values[runtime][round]`, runtimes indexed like [`RUNTIMES`].
-    pub(crate) values: [Vec<f64>; RUNTIMES.len()],
+    /// `values[column][round]`, columns indexed like [`COLUMNS`].
+    pub(crate) values: [Vec<f64>; COLUMNS.len()],
+    /// Show weft's ratio to the epoll reference.
+    pub(crate) vs_floor: bool,
 }
 
 /// The figures of a whole run, rows in the order first seen.
@@ -21,32 +31,38 @@ pub(crate) struct Results {
 }
 
 impl Results {
-    /// Record the samples of one run of runtime number `runtime`.
-    pub(crate) fn record(&mut self, runtime: usize, samples: &[Sample]) {
+    /// Record the samples of one run of column number `column`.
+    pub(crate) fn record(&mut self, column: usize, samples: &[Sample]) {
         for s in samples {
             let i = match self.rows.iter().position(|r| r.metric == s.metric) {
                 Some(i) => i,
                 None => {
                     self.rows.push(Row {
-                        metric: s.metric,
+                        metric: s.metric.clone(),
                         unit: s.unit,
                         values: Default::default(),
+                        vs_floor: false,
                     });
                     self.rows.len() - 1
                 }
             };
-            self.rows[i].values[runtime].push(s.value);
+            self.rows[i].values[column].push(s.value);
+            self.rows[i].vs_floor |= s.vs_floor;
         }
     }
 
-    /// The markdown table: metric, unit, the median of each runtime, and
-    /// each median's ratio to the reference runtime's.
+    /// The markdown table: metric, unit, the median of each column, each
+    /// runtime's ratio to the reference runtime's (tokio), and — when the
+    /// epoll reference has figures — weft's ratio to it on the rows that
+    /// ask for one (CPU time, system calls, instructions per message).
     pub(crate) fn table(&self) -> String {
+        let floor = self.rows.iter().any(|r| !r.values[FLOOR].is_empty());
+        let shown = if floor { COLUMNS.len() } else { RUNTIMES.len() };
         let mut out = String::new();
         let mut head = String::from("| workload | unit |");
         let mut rule = String::from("|---|---|");
-        for rt in RUNTIMES {
-            let _ = write!(head, " {rt} |");
+        for c in &COLUMNS[..shown] {
+            let _ = write!(head, " {c} |");
             rule.push_str("---:|");
         }
         for (i, rt) in RUNTIMES.iter().enumerate() {
@@ -55,21 +71,33 @@ impl Results {
                 rule.push_str("---:|");
             }
         }
+        if floor {
+            let _ = write!(head, " {} / {} |", RUNTIMES[0], COLUMNS[FLOOR]);
+            rule.push_str("---:|");
+        }
         let _ = writeln!(out, "{head}\n{rule}");
+        let ratio = |a: Option<f64>, b: Option<f64>| match (a, b) {
+            (Some(a), Some(b)) if b > 0.0 => format!("{:.2}×", a / b),
+            _ => "-".to_string(),
+        };
         for row in &self.rows {
             let medians: Vec<Option<f64>> = row.values.iter().map(|v| median(v)).collect();
             let _ = write!(out, "| {} | {} |", row.metric, row.unit);
-            for m in &medians {
+            for m in &medians[..shown] {
                 let _ = write!(out, " {} |", m.map_or_else(|| "-".to_string(), fmt_value));
             }
-            for (i, m) in medians.iter().enumerate() {
+            for (i, m) in medians[..RUNTIMES.len()].iter().enumerate() {
                 if i != REFERENCE {
-                    let ratio = match (m, medians[REFERENCE]) {
-                        (Some(a), Some(b)) if b > 0.0 => format!("{:.2}×", a / b),
-                        _ => "-".to_string(),
-                    };
-                    let _ = write!(out, " {ratio} |");
+                    let _ = write!(out, " {} |", ratio(*m, medians[REFERENCE]));
                 }
+            }
+            if floor {
+                let r = if row.vs_floor {
+                    ratio(medians[0], medians[FLOOR])
+                } else {
+                    String::new()
+                };
+                let _ = write!(out, " {r} |");
             }
             out.push('\n');
         }
@@ -147,11 +175,7 @@ mod tests {
     #[test]
     fn table_has_medians_and_ratios_to_the_reference() {
         let mut r = Results::default();
-        let s = |v| Sample {
-            metric: "spawn",
-            unit: "ns/task",
-            value: v,
-        };
+        let s = |v| Sample::new("spawn", "ns/task", v);
         for (rt, vals) in [
             [100.0, 90.0, 110.0],
             [200.0, 210.0, 190.0],
@@ -176,5 +200,29 @@ mod tests {
             "| spawn | ns/task | 100 | 200 | 300 | 0.50× | 1.50× |"
         );
         assert_eq!(lines.len(), 3);
+    }
+
+    #[test]
+    fn the_floor_column_appears_with_its_figures() {
+        let mut r = Results::default();
+        r.record(0, &[Sample::new("echo cpu", "µs", 6.0).vs_floor()]);
+        r.record(1, &[Sample::new("echo cpu", "µs", 5.0)]);
+        r.record(3, &[Sample::new("echo cpu", "µs", 4.0)]);
+        r.record(0, &[Sample::new("echo p99", "µs", 10.0)]);
+        r.record(3, &[Sample::new("echo p99", "µs", 9.0)]);
+        let t = r.table();
+        let lines: Vec<&str> = t.lines().collect();
+        assert_eq!(
+            lines[0],
+            "| workload | unit | weft | tokio | smol | epoll-ref | weft / tokio | smol / tokio | weft / epoll-ref |"
+        );
+        assert_eq!(
+            lines[2],
+            "| echo cpu | µs | 6.00 | 5.00 | - | 4.00 | 1.20× | - | 1.50× |"
+        );
+        assert_eq!(
+            lines[3],
+            "| echo p99 | µs | 10.0 | - | - | 9.00 | - | - |  |"
+        );
     }
 }

@@ -7,8 +7,9 @@
 //! peak RSS.
 
 use crate::clock::{Clock, Elapsed};
-use crate::runtimes::{self, Runtime, RUNTIMES};
+use crate::runtimes::{self, Runtime};
 
+mod net;
 pub(crate) mod sleep;
 mod spawn;
 mod wake;
@@ -39,13 +40,31 @@ impl Config {
 pub(crate) struct Sample {
     /// The table row: the workload's name, or `workload what` when a
     /// workload reports several figures.
-    pub(crate) metric: &'static str,
+    pub(crate) metric: String,
     /// What `value` counts, e.g. `ns/task`.
     pub(crate) unit: &'static str,
     pub(crate) value: f64,
+    /// Whether the table gives this row's ratio to the epoll reference
+    /// (the CPU and system-call figures of the network workloads).
+    pub(crate) vs_floor: bool,
 }
 
 impl Sample {
+    pub(crate) fn new(metric: impl Into<String>, unit: &'static str, value: f64) -> Sample {
+        Sample {
+            metric: metric.into(),
+            unit,
+            value,
+            vs_floor: false,
+        }
+    }
+
+    /// The same, with a ratio to the epoll reference in the table.
+    pub(crate) fn vs_floor(mut self) -> Sample {
+        self.vs_floor = true;
+        self
+    }
+
     /// Nanoseconds per operation over `ops` operations that took
     /// `elapsed`, on the clock `cfg` asks for.
     pub(crate) fn ns_per_op(
@@ -55,11 +74,11 @@ impl Sample {
         elapsed: Elapsed,
         ops: usize,
     ) -> Sample {
-        Sample {
+        Sample::new(
             metric,
             unit,
-            value: elapsed.on(cfg.clock).as_nanos() as f64 / ops.max(1) as f64,
-        }
+            elapsed.on(cfg.clock).as_nanos() as f64 / ops.max(1) as f64,
+        )
     }
 }
 
@@ -76,31 +95,42 @@ pub(crate) trait Workload {
 /// A workload monomorphized for one runtime.
 pub(crate) type RunFn = fn(&Config) -> Vec<Sample>;
 
-/// A workload with its run function for every runtime.
+/// A workload with its run function for every column it fills.
 #[derive(Debug)]
 pub(crate) struct Entry {
     pub(crate) name: &'static str,
     pub(crate) about: &'static str,
-    /// Indexed like [`RUNTIMES`].
-    pub(crate) runs: [RunFn; RUNTIMES.len()],
+    /// `(column, run)`, columns indexed like [`crate::report::COLUMNS`].
+    pub(crate) runs: Vec<(usize, RunFn)>,
+    /// Each run warms itself up: no separate warm-up rounds.
+    pub(crate) self_warming: bool,
+    /// Runs only when `--only` names it (it needs a tool, or is slow).
+    pub(crate) opt_in: bool,
 }
 
 fn entry<W: Workload>() -> Entry {
     Entry {
         name: W::NAME,
         about: W::ABOUT,
-        runs: runtimes::instantiate::<W>(),
+        runs: runtimes::instantiate::<W>()
+            .into_iter()
+            .enumerate()
+            .collect(),
+        self_warming: false,
+        opt_in: false,
     }
 }
 
 /// Every workload, in the order they run.
 pub(crate) fn all() -> Vec<Entry> {
-    vec![
+    let mut v = vec![
         entry::<spawn::Spawn>(),
         entry::<yield_now::Yield>(),
         entry::<wake::Wake>(),
         entry::<sleep::Sleep>(),
-    ]
+    ];
+    v.extend(net::entries());
+    v
 }
 
 #[cfg(test)]
@@ -115,8 +145,9 @@ mod tests {
             quick: true,
             clock: Clock::Cpu,
         };
-        for w in all() {
-            for (rt, run) in RUNTIMES.iter().zip(w.runs) {
+        for w in all().into_iter().filter(|w| !w.opt_in) {
+            for (col, run) in w.runs {
+                let rt = crate::report::COLUMNS[col];
                 let samples = run(&cfg);
                 assert!(!samples.is_empty(), "{} on {rt}: no samples", w.name);
                 for s in samples {

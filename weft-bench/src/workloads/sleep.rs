@@ -3,8 +3,8 @@
 //! CPU time, peak RSS and RSS bytes per task.
 //!
 //! Peak RSS is a per-process high-water mark, so each measurement runs in a
-//! fresh process: the benchmark re-executes itself (`current_exe()`) with the
-//! hidden arguments `--child sleep RUNTIME N`; the child runs the workload
+//! fresh process: the benchmark re-executes itself (`current_exe()`, see
+//! `child`) with the hidden arguments `--child sleep RUNTIME N`; the child runs the workload
 //! once and prints one line with its own figures. CPU time is the whole
 //! child's (`getrusage(RUSAGE_SELF)`: user + system, every thread), over the
 //! same span as the wall time: from the first spawn to the last join. Peak
@@ -17,7 +17,7 @@
 //! runtime, over N.
 
 use std::future::Future;
-use std::process::{Command, ExitCode};
+use std::process::ExitCode;
 use std::time::{Duration, Instant};
 
 use super::{Config, Sample, Workload};
@@ -25,9 +25,6 @@ use crate::runtimes::Runtime;
 
 /// How long each task sleeps.
 const SLEEP: Duration = Duration::from_secs(1);
-
-/// The first argument that makes the process a child measurement.
-pub(crate) const CHILD_FLAG: &str = "--child";
 
 /// The prefix of the child's result line.
 const RESULT_TAG: &str = "weft-bench-sleep-child:";
@@ -48,26 +45,14 @@ impl Workload for Sleep {
         };
         let mb = |kib: u64| kib as f64 * 1024.0 / 1e6;
         vec![
-            Sample {
-                metric: "sleep wall",
-                unit: "s",
-                value: f.wall.as_secs_f64(),
-            },
-            Sample {
-                metric: "sleep cpu",
-                unit: "s",
-                value: f.cpu.as_secs_f64(),
-            },
-            Sample {
-                metric: "sleep peak rss",
-                unit: "MB",
-                value: mb(f.peak_kib),
-            },
-            Sample {
-                metric: "sleep rss/task",
-                unit: "bytes/task",
-                value: f.peak_kib.saturating_sub(f.base_kib) as f64 * 1024.0 / n as f64,
-            },
+            Sample::new("sleep wall", "s", f.wall.as_secs_f64()),
+            Sample::new("sleep cpu", "s", f.cpu.as_secs_f64()),
+            Sample::new("sleep peak rss", "MB", mb(f.peak_kib)),
+            Sample::new(
+                "sleep rss/task",
+                "bytes/task",
+                f.peak_kib.saturating_sub(f.base_kib) as f64 * 1024.0 / n as f64,
+            ),
         ]
     }
 }
@@ -118,24 +103,13 @@ impl Figures {
 
 /// Runs the workload for `runtime` in a fresh process and reads its figures.
 fn run_child(runtime: &str, n: usize) -> Result<Figures, String> {
-    let exe = std::env::current_exe().map_err(|e| format!("current_exe: {e}"))?;
-    let mut cmd = Command::new(&exe);
-    if cfg!(test) {
-        // Under the test harness the binary is libtest's: run the one test that acts as
-        // the child, and hand it the arguments through the environment.
-        cmd.args(["workloads::sleep::tests::child", "--exact", "--nocapture"])
-            .env("WEFT_BENCH_CHILD", format!("sleep {runtime} {n}"));
-    } else {
-        cmd.args([CHILD_FLAG, "sleep", runtime, &n.to_string()]);
-    }
-    let out = cmd
-        .output()
-        .map_err(|e| format!("running {}: {e}", exe.display()))?;
+    let args = ["sleep".to_string(), runtime.to_string(), n.to_string()];
+    let mut cmd = crate::child::command(&[], &args)?;
+    let out = cmd.output().map_err(|e| format!("running {cmd:?}: {e}"))?;
     let stdout = String::from_utf8_lossy(&out.stdout);
     if !out.status.success() {
         return Err(format!(
-            "{} exited with {}: {}",
-            exe.display(),
+            "{cmd:?} exited with {}: {}",
             out.status,
             String::from_utf8_lossy(&out.stderr).trim()
         ));
@@ -143,24 +117,18 @@ fn run_child(runtime: &str, n: usize) -> Result<Figures, String> {
     Figures::from_output(&stdout).ok_or_else(|| format!("no result line in its output: {stdout}"))
 }
 
-/// The child side: if `args` (after the program name) are `--child sleep RUNTIME N`, run
-/// the measurement, print its line and return the exit code; `None` for any other command
-/// line.
-pub(crate) fn child_main(args: &[String]) -> Option<ExitCode> {
-    match args {
-        [flag, workload, rest @ ..] if flag == CHILD_FLAG && workload == "sleep" => {
-            Some(match child(rest) {
-                Ok(f) => {
-                    println!("{}", f.to_line());
-                    ExitCode::SUCCESS
-                }
-                Err(e) => {
-                    eprintln!("weft-bench --child sleep: {e}");
-                    ExitCode::from(2)
-                }
-            })
+/// The child side (`--child sleep RUNTIME N`, given the arguments after
+/// `sleep`): run the measurement, print its line and return the exit code.
+pub(crate) fn child_main(args: &[String]) -> ExitCode {
+    match child(args) {
+        Ok(f) => {
+            println!("{}", f.to_line());
+            ExitCode::SUCCESS
         }
-        _ => None,
+        Err(e) => {
+            eprintln!("weft-bench --child sleep: {e}");
+            ExitCode::from(2)
+        }
     }
 }
 
@@ -291,21 +259,6 @@ fn rusage() -> Usage {
 mod tests {
     use super::*;
 
-    /// The child measurement when the parent is this test binary (see `run_child`); a
-    /// no-op in an ordinary test run.
-    #[test]
-    fn child() {
-        let Ok(spec) = std::env::var("WEFT_BENCH_CHILD") else {
-            return;
-        };
-        let args: Vec<String> = [CHILD_FLAG]
-            .into_iter()
-            .map(str::to_string)
-            .chain(spec.split_whitespace().map(str::to_string))
-            .collect();
-        assert_eq!(child_main(&args), Some(ExitCode::SUCCESS));
-    }
-
     #[test]
     fn result_lines_round_trip() {
         let f = Figures {
@@ -321,17 +274,10 @@ mod tests {
     }
 
     #[test]
-    fn other_command_lines_are_not_the_child() {
+    fn bad_child_arguments_are_refused() {
         let args = |s: &str| s.split_whitespace().map(str::to_string).collect::<Vec<_>>();
-        assert_eq!(child_main(&args("--quick")), None);
-        assert_eq!(child_main(&args("--child spawn weft 1")), None);
-        assert_eq!(
-            child_main(&args("--child sleep sundial 1")),
-            Some(ExitCode::from(2))
-        );
-        assert_eq!(
-            child_main(&args("--child sleep weft many")),
-            Some(ExitCode::from(2))
-        );
+        assert_eq!(child_main(&args("sundial 1")), ExitCode::from(2));
+        assert_eq!(child_main(&args("weft many")), ExitCode::from(2));
+        assert_eq!(child_main(&args("weft")), ExitCode::from(2));
     }
 }

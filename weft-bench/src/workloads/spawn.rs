@@ -45,16 +45,12 @@ impl Workload for Spawn {
 
         vec![
             Sample::ns_per_op(cfg, "spawn", "ns/task", elapsed, n),
-            Sample {
-                metric: "spawn allocs",
-                unit: "allocs/task",
-                value: counts.allocs as f64 / m as f64,
-            },
-            Sample {
-                metric: "spawn bytes",
-                unit: "bytes/task",
-                value: counts.bytes as f64 / m as f64,
-            },
+            Sample::new(
+                "spawn allocs",
+                "allocs/task",
+                counts.allocs as f64 / m as f64,
+            ),
+            Sample::new("spawn bytes", "bytes/task", counts.bytes as f64 / m as f64),
         ]
     }
 }
