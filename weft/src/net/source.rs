@@ -80,6 +80,19 @@ impl<T: AsRawFd> Source<T> {
         self.reg.poll_io(cx, dir, || retry(|| f(&self.io)))
     }
 
+    /// [`poll_io`](Self::poll_io) for a stream read or write of `len` bytes (see
+    /// `Registration::poll_stream_io`: a short transfer clears the readiness).
+    pub(crate) fn poll_stream_io(
+        &self,
+        cx: &mut Context<'_>,
+        dir: Direction,
+        len: usize,
+        mut f: impl FnMut(&T) -> io::Result<usize>,
+    ) -> Poll<io::Result<usize>> {
+        self.reg
+            .poll_stream_io(cx, dir, len, || retry(|| f(&self.io)))
+    }
+
     /// Run `f` once if `dir` looks ready; `WouldBlock` otherwise.
     pub(crate) fn try_io<R>(
         &self,
@@ -98,4 +111,14 @@ impl<T: AsRawFd> Source<T> {
         drop(reg);
         Ok(io)
     }
+}
+
+/// Bytes a vectored write asks for.
+pub(crate) fn total_len(bufs: &[std::io::IoSlice<'_>]) -> usize {
+    bufs.iter().map(|b| b.len()).sum()
+}
+
+/// Bytes a vectored read has room for.
+pub(crate) fn total_len_mut(bufs: &[std::io::IoSliceMut<'_>]) -> usize {
+    bufs.iter().map(|b| b.len()).sum()
 }

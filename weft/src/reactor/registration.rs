@@ -103,6 +103,31 @@ impl Registration {
         }
     }
 
+    /// [`poll_io`](Self::poll_io) for a byte-stream read or write of `len` bytes: a transfer
+    /// shorter than asked (but not zero) means the socket's receive queue was drained, or its
+    /// send buffer filled, at that moment, so the readiness is cleared at once instead of being
+    /// discovered by one more system call that fails with `EAGAIN`. An event that arrived
+    /// meanwhile is not lost: it carries a newer tick, which the clear leaves alone.
+    pub(crate) fn poll_stream_io(
+        &self,
+        cx: &mut Context<'_>,
+        dir: Direction,
+        len: usize,
+        mut f: impl FnMut() -> io::Result<usize>,
+    ) -> Poll<io::Result<usize>> {
+        loop {
+            let ev = ready!(self.poll_ready(cx, dir))?;
+            match f() {
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => self.clear_readiness(ev),
+                Ok(n) if n > 0 && n < len => {
+                    self.clear_readiness(ev);
+                    return Poll::Ready(Ok(n));
+                }
+                res => return Poll::Ready(res),
+            }
+        }
+    }
+
     /// Runs `f` if `dir` looks ready, without storing a waker; `WouldBlock` if not ready or if
     /// `f` would block (which clears the readiness).
     pub(crate) fn try_io<R>(

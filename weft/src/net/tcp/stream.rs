@@ -16,7 +16,7 @@ use socket2::{Domain, Protocol, SockRef, Socket, Type};
 use super::split::{self, OwnedReadHalf, OwnedWriteHalf, ReadHalf, WriteHalf};
 use crate::net::addr::{resolve, ToSocketAddrs};
 use crate::net::error::{context, raw_os_error};
-use crate::net::source::Source;
+use crate::net::source::{total_len, total_len_mut, Source};
 use crate::net::SEND_FLAGS;
 use crate::reactor::{Direction, Interest};
 
@@ -126,7 +126,7 @@ impl TcpStream {
         buf: &mut [u8],
     ) -> Poll<io::Result<usize>> {
         self.source
-            .poll_io(cx, Direction::Read, |s| (&*s).read(buf))
+            .poll_stream_io(cx, Direction::Read, buf.len(), |s| (&*s).read(buf))
             .map_err(|e| context(e, "read from", self.describe()))
     }
 
@@ -136,7 +136,9 @@ impl TcpStream {
         bufs: &mut [IoSliceMut<'_>],
     ) -> Poll<io::Result<usize>> {
         self.source
-            .poll_io(cx, Direction::Read, |s| (&*s).read_vectored(bufs))
+            .poll_stream_io(cx, Direction::Read, total_len_mut(bufs), |s| {
+                (&*s).read_vectored(bufs)
+            })
             .map_err(|e| context(e, "read from", self.describe()))
     }
 
@@ -146,7 +148,7 @@ impl TcpStream {
         buf: &[u8],
     ) -> Poll<io::Result<usize>> {
         self.source
-            .poll_io(cx, Direction::Write, |s| {
+            .poll_stream_io(cx, Direction::Write, buf.len(), |s| {
                 SockRef::from(s).send_with_flags(buf, SEND_FLAGS)
             })
             .map_err(|e| context(e, "write to", self.describe()))
@@ -158,7 +160,7 @@ impl TcpStream {
         bufs: &[IoSlice<'_>],
     ) -> Poll<io::Result<usize>> {
         self.source
-            .poll_io(cx, Direction::Write, |s| {
+            .poll_stream_io(cx, Direction::Write, total_len(bufs), |s| {
                 SockRef::from(s).send_vectored_with_flags(bufs, SEND_FLAGS)
             })
             .map_err(|e| context(e, "write to", self.describe()))

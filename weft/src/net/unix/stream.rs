@@ -15,7 +15,7 @@ use futures_io::{AsyncRead, AsyncWrite};
 use socket2::{SockRef, Socket, Type};
 
 use crate::net::error::{context, raw_os_error};
-use crate::net::source::Source;
+use crate::net::source::{total_len, total_len_mut, Source};
 use crate::net::SEND_FLAGS;
 use crate::reactor::{Direction, Interest};
 
@@ -127,7 +127,7 @@ impl UnixStream {
 
     fn poll_read_priv(&self, cx: &mut Context<'_>, buf: &mut [u8]) -> Poll<io::Result<usize>> {
         self.source
-            .poll_io(cx, Direction::Read, |s| (&*s).read(buf))
+            .poll_stream_io(cx, Direction::Read, buf.len(), |s| (&*s).read(buf))
             .map_err(|e| context(e, "read from", self.describe()))
     }
 
@@ -137,13 +137,15 @@ impl UnixStream {
         bufs: &mut [IoSliceMut<'_>],
     ) -> Poll<io::Result<usize>> {
         self.source
-            .poll_io(cx, Direction::Read, |s| (&*s).read_vectored(bufs))
+            .poll_stream_io(cx, Direction::Read, total_len_mut(bufs), |s| {
+                (&*s).read_vectored(bufs)
+            })
             .map_err(|e| context(e, "read from", self.describe()))
     }
 
     fn poll_write_priv(&self, cx: &mut Context<'_>, buf: &[u8]) -> Poll<io::Result<usize>> {
         self.source
-            .poll_io(cx, Direction::Write, |s| {
+            .poll_stream_io(cx, Direction::Write, buf.len(), |s| {
                 SockRef::from(s).send_with_flags(buf, SEND_FLAGS)
             })
             .map_err(|e| context(e, "write to", self.describe()))
@@ -155,7 +157,7 @@ impl UnixStream {
         bufs: &[IoSlice<'_>],
     ) -> Poll<io::Result<usize>> {
         self.source
-            .poll_io(cx, Direction::Write, |s| {
+            .poll_stream_io(cx, Direction::Write, total_len(bufs), |s| {
                 SockRef::from(s).send_vectored_with_flags(bufs, SEND_FLAGS)
             })
             .map_err(|e| context(e, "write to", self.describe()))
