@@ -14,6 +14,10 @@
 # timeouts is reported and fails the script.
 #
 # Output: one line per run on stderr, then a markdown table of medians on stdout.
+#
+# SYSCALLS=1 adds, per runtime, the system calls per request under `wrk -t1 -c64 -d2s`
+# counted by `strace -f -c` (slow, but the count does not depend on how loaded the machine
+# is, which the timings on a shared machine do).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -121,4 +125,30 @@ for c in $CONNS; do
         echo "| $c | $rt | $r | $ratio | $cpu |"
     done
 done
+
+if [[ "${SYSCALLS:-0}" == 1 ]]; then
+    command -v strace >/dev/null || { echo "hyper.sh: strace not found" >&2; exit 1; }
+    echo
+    echo "| runtime | requests | syscalls/request | of which reads | writes | waits |"
+    echo "|---|---|---|---|---|---|"
+    for rt in $RUNTIMES; do
+        start_server "$rt"
+        wrk -t1 -c64 -d1s "http://$addr/" > /dev/null
+        strace -f -c -o "$tmp/strace" -p "$server_pid" 2> /dev/null &
+        strace_pid=$!
+        sleep 0.5
+        reqs="$(wrk -t1 -c64 -d2s "http://$addr/" | awk '/requests in/ {print $1}')"
+        sleep 0.2
+        kill -INT "$strace_pid"
+        wait "$strace_pid" 2>/dev/null || true
+        stop_server
+        awk -v r="$reqs" -v rt="$rt" '
+            $NF == "total" { total = $4 }
+            $NF ~ /^(read|recvfrom|recvmsg|readv)$/ { rd += $4 }
+            $NF ~ /^(write|writev|sendto|sendmsg)$/ { wr += $4 }
+            $NF ~ /^(epoll_wait|epoll_pwait|epoll_pwait2|poll|ppoll)$/ { wt += $4 }
+            END { printf "| %s | %d | %.2f | %.2f | %.2f | %.2f |\n", rt, r, total / r, rd / r, wr / r, wt / r }
+        ' "$tmp/strace"
+    done
+fi
 exit "$failed"
