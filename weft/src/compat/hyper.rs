@@ -171,13 +171,12 @@ impl<T: AsyncRead + Unpin> rt::Read for WeftIo<T> {
             return Poll::Ready(Ok(()));
         }
         let inner = &mut self.get_mut().inner;
-        let res = SCRATCH.with(|scratch| match scratch.try_borrow_mut() {
+        SCRATCH.with(|scratch| match scratch.try_borrow_mut() {
             Ok(mut scratch) => read_via(inner, cx, &mut scratch, want, &mut buf),
             // Only if `inner`'s own read re-entered a `WeftIo` on this thread: use a fresh
             // buffer rather than fail.
             Err(_) => read_via(inner, cx, &mut Vec::new(), want, &mut buf),
-        });
-        Poll::Ready(ready!(res))
+        })
     }
 }
 
