@@ -140,6 +140,8 @@ fn is_disconnect(e: &(dyn std::error::Error + 'static)) -> bool {
             e.kind(),
             io::ErrorKind::ConnectionReset
                 | io::ErrorKind::BrokenPipe
+                // hyper shuts the write side down after the peer has gone.
+                | io::ErrorKind::NotConnected
                 | io::ErrorKind::UnexpectedEof
         );
     }
