@@ -38,6 +38,7 @@ pub(crate) mod sys;
 pub(crate) mod util;
 
 pub mod blocking;
+pub mod compat;
 pub(crate) mod executor;
 pub mod io;
 pub mod net;
