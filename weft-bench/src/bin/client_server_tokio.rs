@@ -1,6 +1,7 @@
 //! The essay's client_server program on tokio's current-thread runtime,
-//! written the same way as `weft/examples/client_server.rs` (same waves of
-//! connects, same printer thread), so the two can be timed side by side:
+//! written the same way as `weft/examples/client_server.rs` (every client
+//! spawned at once, same printer thread, same listen backlog), so the two
+//! can be timed side by side:
 //!
 //! ```text
 //! /usr/bin/time target/release/client_server_tokio --clients 9000 > /dev/null
@@ -12,8 +13,6 @@ use std::time::{Duration, Instant};
 
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
-
-const WAVE: usize = 1000;
 
 async fn handle(mut socket: TcpStream, n: u64) -> io::Result<()> {
     socket.write_all(format!("start {n}\n").as_bytes()).await?;
@@ -39,7 +38,8 @@ async fn server_main(listener: TcpListener) {
     }
 }
 
-async fn client_main(mut socket: TcpStream, out: mpsc::Sender<Vec<u8>>) -> io::Result<()> {
+async fn client_main(addr: std::net::SocketAddr, out: mpsc::Sender<Vec<u8>>) -> io::Result<()> {
+    let mut socket = TcpStream::connect(addr).await?;
     let mut buf = [0u8; 1024];
     loop {
         let n = socket.read(&mut buf).await?;
@@ -70,26 +70,11 @@ async fn async_main(clients: usize) -> io::Result<()> {
         }
         let _ = out.flush();
     });
-    let mut handles = Vec::with_capacity(clients);
+    // Spawn every client at once, as the essay (and weft's example) does.
+    let handles: Vec<_> = (0..clients)
+        .map(|_| tokio::spawn(client_main(addr, tx.clone())))
+        .collect();
     let mut failed = 0;
-    while handles.len() + failed < clients {
-        let wave: Vec<_> = (0..WAVE.min(clients - handles.len() - failed))
-            .map(|_| tokio::spawn(TcpStream::connect(addr)))
-            .collect();
-        for connect in wave {
-            match connect.await {
-                Ok(Ok(socket)) => handles.push(tokio::spawn(client_main(socket, tx.clone()))),
-                Ok(Err(e)) => {
-                    failed += 1;
-                    eprintln!("client: {e}");
-                }
-                Err(e) => {
-                    failed += 1;
-                    eprintln!("client task: {e}");
-                }
-            }
-        }
-    }
     drop(tx);
     for h in handles {
         if !matches!(h.await, Ok(Ok(()))) {
