@@ -247,3 +247,39 @@ async fn the_test_macro_builds_a_multi_thread_runtime() {
         .unwrap();
     assert!(name.unwrap().starts_with("weft-worker-"));
 }
+
+#[test]
+fn block_on_inside_a_worker_panics() {
+    let _w = watchdog("block_on_inside_a_worker_panics", 30);
+    let rt = rt(2);
+    let msg = rt.block_on(async {
+        weft::spawn(async {
+            let r = std::panic::catch_unwind(|| weft::block_on(async {}));
+            r.err()
+                .and_then(|p| support::panic_message(&*p))
+                .unwrap_or_default()
+        })
+        .await
+        .unwrap()
+    });
+    assert!(msg.contains("cannot start `block_on`"), "{msg}");
+}
+
+#[test]
+fn dropping_the_runtime_inside_its_own_task_does_not_hang() {
+    let _w = watchdog("dropping_the_runtime_inside_its_own_task_does_not_hang", 30);
+    let rt = rt(2);
+    let handle = rt.handle();
+    let slot = Arc::new(Mutex::new(Some(rt)));
+    let s2 = slot.clone();
+    let done = Arc::new(AtomicUsize::new(0));
+    let d2 = done.clone();
+    handle.spawn(async move {
+        let rt = s2.lock().unwrap().take();
+        drop(rt);
+        d2.store(1, SeqCst);
+    });
+    assert!(support::wait_until(Duration::from_secs(10), || done
+        .load(SeqCst)
+        == 1));
+}

@@ -315,6 +315,13 @@ pub(crate) fn block_on<F: Future>(shared: &Arc<Shared>, future: F) -> F::Output 
 /// Stop the workers, wait for them (up to `timeout`), cancel every task
 /// left and drop the driver. Call on a thread that is not a worker.
 pub(crate) fn shutdown(shared: &Arc<Shared>, threads: Threads, timeout: Option<Duration>) {
+    // Dropped inside one of its own tasks: this worker cannot wait for
+    // itself; the others are left to exit on their own.
+    let timeout = if worker::is_worker_of(shared) {
+        Some(Duration::ZERO)
+    } else {
+        timeout
+    };
     shared.close();
     let deadline = timeout.map(|t| Instant::now() + t);
     {

@@ -100,6 +100,11 @@ fn task_addr(task: &Queued) -> usize {
     task.0.header_ptr().as_ptr() as usize
 }
 
+/// True if this thread is one of `shared`'s workers.
+pub(crate) fn is_worker_of(shared: &Shared) -> bool {
+    with_core(shared, (), |_, ()| ()).is_ok()
+}
+
 /// Borrow this worker's core (the run loop only).
 fn core<R>(f: impl FnOnce(&mut Core) -> R) -> Option<R> {
     CORE.with(|c| c.try_borrow_mut().ok()?.as_mut().map(|core| f(core)))
@@ -130,6 +135,8 @@ pub(crate) fn spawn_local(shared: &Arc<Shared>, task: Queued) -> Result<(), Queu
 /// The worker thread's body.
 pub(crate) fn run(shared: Arc<Shared>, core: Box<Core>) {
     let _enter = context::enter(Handle::MultiThread(shared.clone()));
+    // A task may not block its worker in a nested `block_on`.
+    context::CONTEXT.with(|c| c.in_block_on.set(true));
     CORE.with(|c| *c.borrow_mut() = Some(core));
     struct Exit<'a>(&'a Shared);
     impl Drop for Exit<'_> {
