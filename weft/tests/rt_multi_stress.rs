@@ -326,8 +326,9 @@ fn shutdown_with_everything_in_flight() {
                             },
                             &c2,
                         ));
-                        let _ =
-                            weft::spawn_blocking(|| std::thread::sleep(Duration::from_micros(50)));
+                        drop(weft::spawn_blocking(|| {
+                            std::thread::sleep(Duration::from_micros(50))
+                        }));
                         weft::task::yield_now().await;
                     }
                 },
