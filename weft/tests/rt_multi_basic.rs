@@ -283,3 +283,14 @@ fn dropping_the_runtime_inside_its_own_task_does_not_hang() {
         .load(SeqCst)
         == 1));
 }
+
+#[test]
+fn start_paused_is_refused_on_the_multi_thread_runtime() {
+    let err = Builder::new_multi_thread()
+        .start_paused(true)
+        .build()
+        .err()
+        .unwrap();
+    assert_eq!(err.kind(), std::io::ErrorKind::InvalidInput);
+    assert!(err.to_string().contains("current-thread"), "{err}");
+}

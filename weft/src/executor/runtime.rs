@@ -117,9 +117,20 @@ impl Builder {
     ///
     /// Fails if the OS refuses the driver's resources (the poller, the
     /// wakeup descriptor); the error names which.
-    /// Fails also if a worker thread cannot be started.
+    /// On the multi-thread runtime, fails also if a worker thread cannot be
+    /// started, and with `InvalidInput` if `start_paused` was set (a paused
+    /// clock needs the current-thread runtime).
     pub fn build(&mut self) -> io::Result<Runtime> {
         if let Some(workers) = self.workers {
+            if self.config.start_paused {
+                // An idle driver-holder would jump the clock while other
+                // workers still run tasks.
+                return Err(io::Error::new(
+                    io::ErrorKind::InvalidInput,
+                    "weft: `start_paused` needs the current-thread runtime \
+                     (Builder::new_current_thread)",
+                ));
+            }
             let workers = match workers {
                 0 => std::thread::available_parallelism().map_or(1, |n| n.get()),
                 n => n,
