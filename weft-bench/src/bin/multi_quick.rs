@@ -13,6 +13,9 @@
 //! - `ping-pong`: two tasks passing a token through two
 //!   `async_channel::bounded(1)` 100,000 times: ns per round trip.
 //! - `spawn chain`: each task spawns the next, 100,000 deep: ns per task.
+//! - `echo`: 50 TCP clients on 127.0.0.1, each making 200 round trips of
+//!   64 bytes to an echo server on the same runtime: ns per round trip
+//!   (wall time over all of them, so it measures throughput).
 
 use std::future::Future;
 use std::pin::Pin;
@@ -174,6 +177,99 @@ fn spawn_chain<R: Rt>(w: usize) -> f64 {
     d.as_nanos() as f64 / DEPTH as f64
 }
 
+const CLIENTS: usize = 50;
+const TRIPS: usize = 200;
+
+fn echo_weft(w: usize) -> f64 {
+    use futures_lite::{AsyncReadExt, AsyncWriteExt};
+    let d = Weft::block_on(w, async {
+        let listener = weft::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind");
+        let addr = listener.local_addr().expect("local addr");
+        let server = weft::spawn(async move {
+            for _ in 0..CLIENTS {
+                let (mut s, _) = listener.accept().await.expect("accept");
+                s.set_nodelay(true).expect("nodelay");
+                weft::spawn(async move {
+                    let mut buf = [0u8; 64];
+                    while s.read_exact(&mut buf).await.is_ok() {
+                        if s.write_all(&buf).await.is_err() {
+                            break;
+                        }
+                    }
+                });
+            }
+        });
+        let t = Instant::now();
+        let clients: Vec<_> = (0..CLIENTS)
+            .map(|_| {
+                weft::spawn(async move {
+                    let mut s = weft::net::TcpStream::connect(addr).await.expect("connect");
+                    s.set_nodelay(true).expect("nodelay");
+                    let mut buf = [7u8; 64];
+                    for _ in 0..TRIPS {
+                        s.write_all(&buf).await.expect("write");
+                        s.read_exact(&mut buf).await.expect("read");
+                    }
+                })
+            })
+            .collect();
+        for c in clients {
+            c.await.expect("client");
+        }
+        let d = t.elapsed();
+        server.await.expect("server");
+        d
+    });
+    d.as_nanos() as f64 / (CLIENTS * TRIPS) as f64
+}
+
+fn echo_tokio(w: usize) -> f64 {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let d = Tokio::block_on(w, async {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind");
+        let addr = listener.local_addr().expect("local addr");
+        let server = tokio::spawn(async move {
+            for _ in 0..CLIENTS {
+                let (mut s, _) = listener.accept().await.expect("accept");
+                s.set_nodelay(true).expect("nodelay");
+                tokio::spawn(async move {
+                    let mut buf = [0u8; 64];
+                    while s.read_exact(&mut buf).await.is_ok() {
+                        if s.write_all(&buf).await.is_err() {
+                            break;
+                        }
+                    }
+                });
+            }
+        });
+        let t = Instant::now();
+        let clients: Vec<_> = (0..CLIENTS)
+            .map(|_| {
+                tokio::spawn(async move {
+                    let mut s = tokio::net::TcpStream::connect(addr).await.expect("connect");
+                    s.set_nodelay(true).expect("nodelay");
+                    let mut buf = [7u8; 64];
+                    for _ in 0..TRIPS {
+                        s.write_all(&buf).await.expect("write");
+                        s.read_exact(&mut buf).await.expect("read");
+                    }
+                })
+            })
+            .collect();
+        for c in clients {
+            c.await.expect("client");
+        }
+        let d = t.elapsed();
+        server.await.expect("server");
+        d
+    });
+    d.as_nanos() as f64 / (CLIENTS * TRIPS) as f64
+}
+
 fn median(mut v: Vec<f64>) -> f64 {
     v.sort_by(|a, b| a.total_cmp(b));
     v[v.len() / 2]
@@ -184,7 +280,7 @@ fn main() {
     let workers: usize = args.next().and_then(|a| a.parse().ok()).unwrap_or(2);
     let rounds: usize = args.next().and_then(|a| a.parse().ok()).unwrap_or(5);
     type W = fn(usize) -> f64;
-    let workloads: [(&str, &str, W, W); 5] = [
+    let workloads: [(&str, &str, W, W); 6] = [
         (
             "spawn outside",
             "ns/task",
@@ -210,6 +306,7 @@ fn main() {
             spawn_chain::<Weft>,
             spawn_chain::<Tokio>,
         ),
+        ("echo", "ns/round trip", echo_weft, echo_tokio),
     ];
     println!("{workers} workers, median of {rounds} interleaved runs\n");
     println!(
