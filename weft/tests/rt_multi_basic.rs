@@ -294,3 +294,36 @@ fn start_paused_is_refused_on_the_multi_thread_runtime() {
     assert_eq!(err.kind(), std::io::ErrorKind::InvalidInput);
     assert!(err.to_string().contains("current-thread"), "{err}");
 }
+
+/// A task that polls for 300 ms without yielding takes one worker; timers
+/// keep firing on time on the other, which stays in the driver.
+#[test]
+fn timers_stay_on_time_beside_a_long_poll() {
+    let _w = watchdog("timers_stay_on_time_beside_a_long_poll", 30);
+    let rt = rt(2);
+    let worst = rt.block_on(async {
+        let ticker = weft::spawn(async {
+            let mut worst = Duration::ZERO;
+            for _ in 0..40 {
+                let t = Instant::now();
+                weft::time::sleep(Duration::from_millis(5)).await;
+                worst = worst.max(t.elapsed().saturating_sub(Duration::from_millis(5)));
+            }
+            worst
+        });
+        // Let both workers go idle, then start the long poll from outside.
+        std::thread::sleep(Duration::from_millis(20));
+        let hog = weft::spawn(async {
+            let t = Instant::now();
+            while t.elapsed() < Duration::from_millis(300) {
+                std::hint::spin_loop();
+            }
+        });
+        hog.await.unwrap();
+        ticker.await.unwrap()
+    });
+    assert!(
+        worst < Duration::from_millis(100),
+        "worst lateness {worst:?}"
+    );
+}

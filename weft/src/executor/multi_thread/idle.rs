@@ -57,9 +57,11 @@ impl Idle {
         searching(s) == 0 && unparked(s) < self.num_workers
     }
 
-    /// Work was published: the sleeper to wake, if one should be. It is
-    /// counted awake and searching from now on.
-    pub(crate) fn worker_to_notify(&self) -> Option<usize> {
+    /// Work was published: the sleeper to wake, if one should be, other
+    /// than `avoid` when another sleeps (the worker sleeping in the driver
+    /// stays there, so IO and timers stay watched while the woken worker
+    /// runs). It is counted awake and searching from now on.
+    pub(crate) fn worker_to_notify(&self, avoid: Option<usize>) -> Option<usize> {
         if !self.should_notify() {
             return None;
         }
@@ -67,7 +69,12 @@ impl Idle {
         if !self.should_notify() {
             return None;
         }
-        let index = sleepers.pop()?;
+        let last = sleepers.len().checked_sub(1)?;
+        let pos = match avoid {
+            Some(a) if sleepers[last] == a && last > 0 => last - 1,
+            _ => last,
+        };
+        let index = sleepers.swap_remove(pos);
         self.state.fetch_add(UNPARK_ONE | 1, SeqCst);
         Some(index)
     }

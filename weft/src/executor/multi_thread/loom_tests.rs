@@ -203,7 +203,7 @@ fn loom_idle_no_worker_asleep_while_work_waits() {
             thread::spawn(move || {
                 inject.push(task(&runs));
                 loom::sync::atomic::fence(SeqCst);
-                if let Some(0) = idle.worker_to_notify() {
+                if let Some(0) = idle.worker_to_notify(None) {
                     parker.unpark(|| unreachable!());
                 }
             })
@@ -222,7 +222,7 @@ fn loom_idle_no_worker_asleep_while_work_waits() {
             if idle.transition_worker_to_parked(0, std::mem::take(&mut searching)) {
                 loom::sync::atomic::fence(SeqCst);
                 if !inject.is_empty() {
-                    if let Some(0) = idle.worker_to_notify() {
+                    if let Some(0) = idle.worker_to_notify(None) {
                         parker.unpark(|| unreachable!());
                     }
                 }

@@ -121,6 +121,8 @@ pub(crate) struct Shared {
     pub(crate) driver: driver::Handle,
     /// The driver, for whichever worker parks in it.
     pub(crate) driver_slot: Mutex<Option<Driver>>,
+    /// Index + 1 of the worker sleeping in the driver; 0 if none.
+    pub(crate) driver_sleeper: AtomicUsize,
     pub(crate) blocking: Arc<crate::blocking::Pool>,
     shutdown: AtomicBool,
     /// Worker threads still running, and a condvar signalled as they exit.
@@ -181,6 +183,7 @@ pub(crate) fn start(config: Config) -> io::Result<(Arc<Shared>, Threads)> {
             .collect(),
         driver: handle,
         driver_slot: Mutex::new(Some(driver)),
+        driver_sleeper: AtomicUsize::new(0),
         blocking: crate::blocking::Pool::new(config.blocking),
         shutdown: AtomicBool::new(false),
         running: Mutex::new(n),
@@ -236,7 +239,8 @@ impl Shared {
     pub(crate) fn notify_parked(&self) {
         // Order the work just published before reading the idle counts.
         fence(Ordering::SeqCst);
-        if let Some(index) = self.idle.worker_to_notify() {
+        let avoid = self.driver_sleeper.load(Ordering::Relaxed).checked_sub(1);
+        if let Some(index) = self.idle.worker_to_notify(avoid) {
             self.unpark_worker(index);
         }
     }

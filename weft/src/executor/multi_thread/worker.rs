@@ -296,11 +296,13 @@ fn park(shared: &Arc<Shared>) {
         match shared.driver_slot.try_lock() {
             Ok(mut slot) if slot.is_some() => {
                 core(|core| core.parked = true);
+                shared.driver_sleeper.store(index + 1, Ordering::Relaxed);
                 parker.park_driver(|| {
                     if let Some(driver) = slot.as_mut() {
                         driver.park(&shared.driver, None);
                     }
                 });
+                shared.driver_sleeper.store(0, Ordering::Relaxed);
                 drop(slot);
                 after_driver(shared);
             }
