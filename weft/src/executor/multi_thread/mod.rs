@@ -9,8 +9,11 @@
 //!   waiting receiver is processed while it is hot in cache); at most
 //!   `MAX_LIFO_POLLS` LIFO tasks run in a row, then the slot's task goes to
 //!   the back of the ring, so two tasks waking each other cannot starve the
-//!   ring. A task that wakes itself (a yield) goes to the back of the ring.
-//!   Spawned tasks go to the back of the ring.
+//!   ring. A task that wakes itself (a yield) waits in a deferred list
+//!   until the ring is empty, and the worker polls the driver (without
+//!   blocking) before putting it back, so tasks that yield in a loop
+//!   cannot keep IO and timers waiting for `EVENT_INTERVAL` polls. Spawned
+//!   tasks go to the back of the ring.
 //! - Wakes and spawns from other threads, and the older half of a full
 //!   ring, go to one global inject queue (`inject.rs`). A worker looks at
 //!   it first every `INJECT_INTERVAL` polls, and whenever its ring is

@@ -24,6 +24,9 @@ pub(crate) struct Core {
     shared_addr: usize,
     run_queue: Local<Arc<Shared>>,
     lifo: Option<Queued>,
+    /// Tasks that yielded: they run again once the ring is empty and the
+    /// driver has been looked at, so a yield lets IO and timers in too.
+    defer: Vec<Queued>,
     lifo_polls: u32,
     /// Address of the task being polled now, 0 between polls (to tell a
     /// yield from a wake of another task). Only compared.
@@ -51,6 +54,7 @@ impl Core {
             shared_addr: Arc::as_ptr(shared) as usize,
             run_queue,
             lifo: None,
+            defer: Vec::new(),
             lifo_polls: 0,
             running: 0,
             is_searching: false,
@@ -110,15 +114,17 @@ fn core<R>(f: impl FnOnce(&mut Core) -> R) -> Option<R> {
     CORE.with(|c| c.try_borrow_mut().ok()?.as_mut().map(|core| f(core)))
 }
 
-/// A wake on this thread: to the LIFO slot (or the ring for a yield).
+/// A wake on this thread: to the LIFO slot (or the deferred list for a
+/// yield).
 pub(crate) fn schedule_local(shared: &Arc<Shared>, task: Queued) -> Result<(), Queued> {
     with_core(shared, task, |core, task| {
         if core.parked || core.running == 0 {
             // Woken by the driver, or outside any poll.
             core.push_and_notify(shared, task);
         } else if core.running == task_addr(&task) {
-            // The running task woke itself: a yield goes to the back.
-            core.push_and_notify(shared, task);
+            // The running task woke itself: a yield waits for the ring to
+            // empty and the driver to be polled.
+            core.defer.push(task);
         } else if let Some(prev) = core.lifo.replace(task) {
             core.push_and_notify(shared, prev);
         }
@@ -167,9 +173,15 @@ fn run_loop(shared: &Arc<Shared>) {
         let task = match task {
             Some(t) => t,
             None => {
-                if core(|core| core.tick % EVENT_INTERVAL == 0).unwrap_or(false) {
+                let (event, deferred) =
+                    core(|core| (core.tick % EVENT_INTERVAL == 0, !core.defer.is_empty()))
+                        .unwrap_or((false, false));
+                if event || deferred {
                     // Look at IO and timers without blocking.
                     maintenance(shared);
+                }
+                if deferred {
+                    core(|core| undefer(core, shared));
                 }
                 match core(|core| next_task(core, shared).or_else(|| steal(core, shared))).flatten()
                 {
@@ -230,6 +242,18 @@ fn next_task(core: &mut Core, shared: &Shared) -> Option<Queued> {
     shared
         .inject
         .pop_batch(more, |task| run_queue.try_push_back(task))
+}
+
+/// Put the tasks that yielded back in the ring.
+fn undefer(core: &mut Core, shared: &Shared) {
+    let mut deferred = std::mem::take(&mut core.defer);
+    for task in deferred.drain(..) {
+        core.run_queue.push_back(task, &shared.inject);
+    }
+    core.defer = deferred;
+    if core.run_queue.len() > 1 {
+        shared.notify_parked();
+    }
 }
 
 fn steal(core: &mut Core, shared: &Shared) -> Option<Queued> {
