@@ -46,13 +46,14 @@
 //! per-worker alternative was not built, so it was not measured.
 //!
 //! Known cost of sharing: the driver is only watched while some worker
-//! sleeps in it or polls it (every `EVENT_INTERVAL` polls). If the worker
-//! that held it goes on to a long poll while the others sleep on their
-//! condvars, IO and timers wait for that poll to end; tasks that poll for
-//! 200 µs each delay an echo round trip by about 5 ms (the
-//! `io_tasks_beside_cpu_bound_tasks` stress test prints it). Handing the
-//! driver to a condvar sleeper after every wakeup would fix that at the
-//! price of an extra thread wakeup per IO event; not done.
+//! sleeps in it or polls it (every `EVENT_INTERVAL` polls, and each time
+//! tasks that yielded are put back). If the worker that held it goes on
+//! to a long poll that never yields while the others sleep on their
+//! condvars, IO and timers wait for that poll to end. New work wakes a
+//! condvar sleeper rather than the driver's, so this happens only when
+//! the driver's own wakeup hands its worker the long task. Handing the
+//! driver to a condvar sleeper after every such wakeup would close the gap
+//! at the price of an extra thread wakeup per IO event; not done.
 //!
 //! # Figures
 //!
@@ -62,7 +63,8 @@
 //! spawn 200k from outside 854 / 2006 ns per task, from inside a task
 //! 834 / 2034, 1,000 tasks x 1,000 yields 82 / 108 ns per yield, ping-pong
 //! over `async_channel` 572 / 850 ns per round trip, a 100k spawn chain
-//! 248 / 345 ns per task; 50 echo clients x 200 round trips of 64 bytes
+//! 248 / 345 ns per task (before yields were deferred; after, another
+//! run gave 118 / 157 ns per yield); 50 echo clients x 200 round trips of 64 bytes
 //! on 127.0.0.1 12.3 / 12.4 µs per round trip (another run; the figures
 //! move by 2x between runs on this loaded machine, the ratios less).
 //! A million tasks spawned by 1,000 tasks and
