@@ -122,6 +122,50 @@ fn loom_queue_overflow_and_steal() {
     });
 }
 
+/// Two thieves race each other and the owner's pops and pushes.
+#[test]
+fn loom_queue_two_thieves() {
+    let mut builder = loom::model::Builder::new();
+    builder.preemption_bound = Some(2);
+    builder.check(|| {
+        let runs = Arc::new(AtomicUsize::new(0));
+        let inject = Inject::new();
+        let (mut local, steal) = queue::local::<StdArc<Nop>>();
+        for _ in 0..2 {
+            local.push_back(task(&runs), &inject);
+        }
+        let thieves: Vec<_> = (0..2)
+            .map(|_| {
+                let steal = steal.clone();
+                thread::spawn(move || {
+                    let (mut mine, _) = queue::local();
+                    let mut n = 0;
+                    if let Some(t) = steal.steal_into(&mut mine) {
+                        n += run(t);
+                        while let Some(t) = mine.pop() {
+                            n += run(t);
+                        }
+                    }
+                    n
+                })
+            })
+            .collect();
+        local.push_back(task(&runs), &inject);
+        let mut n = 0;
+        while let Some(t) = local.pop() {
+            n += run(t);
+        }
+        for th in thieves {
+            n += th.join().unwrap();
+        }
+        while let Some(t) = inject.pop() {
+            n += run(t);
+        }
+        assert_eq!(n, 3);
+        assert_eq!(runs.load(SeqCst), 3);
+    });
+}
+
 /// Two threads push to the inject queue while a third pops a batch.
 #[test]
 fn loom_inject_push_and_pop() {

@@ -69,6 +69,15 @@ pub(crate) struct Steal<S: 'static> {
     _s: PhantomData<S>,
 }
 
+impl<S: 'static> Clone for Steal<S> {
+    fn clone(&self) -> Steal<S> {
+        Steal {
+            inner: self.inner.clone(),
+            _s: PhantomData,
+        }
+    }
+}
+
 /// A new, empty ring.
 pub(crate) fn local<S: 'static>() -> (Local<S>, Steal<S>) {
     let slots = (0..CAPACITY)
