@@ -48,7 +48,7 @@ pub mod time;
 
 pub mod runtime {
     //! The runtime and its builder.
-    pub use crate::executor::{Builder, Runtime};
+    pub use crate::executor::{Builder, Handle, Runtime};
     pub use crate::reactor::IoBackend;
 }
 

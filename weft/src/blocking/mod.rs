@@ -46,9 +46,9 @@ where
     R: Send + 'static,
 {
     match context::with_handle(|h| h.cloned()) {
-        Some(shared) => {
-            let pool = shared.blocking.clone();
-            pool.spawn(f, shared)
+        Some(handle) => {
+            let pool = handle.blocking().clone();
+            pool.spawn(f, handle)
         }
         None => panic!("{}", NO_RUNTIME_SPAWN_BLOCKING),
     }

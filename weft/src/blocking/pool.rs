@@ -6,7 +6,7 @@ use std::task::{Context, Poll};
 use std::time::{Duration, Instant};
 
 use crate::executor::context;
-use crate::executor::current_thread::Shared;
+use crate::executor::context::Handle;
 use crate::loom::lock;
 use crate::task::{new_task, JoinHandle, Notified, Schedule, Task};
 
@@ -64,7 +64,7 @@ impl Pool {
         })
     }
 
-    pub(crate) fn spawn<F, R>(self: Arc<Self>, f: F, rt: Arc<Shared>) -> JoinHandle<R>
+    pub(crate) fn spawn<F, R>(self: Arc<Self>, f: F, rt: Handle) -> JoinHandle<R>
     where
         F: FnOnce() -> R + Send + 'static,
         R: Send + 'static,
@@ -207,7 +207,7 @@ impl Schedule for Arc<Pool> {
 /// the runtime's context so that `weft::spawn` works from it.
 struct BlockingTask<F> {
     f: Option<F>,
-    rt: Option<Arc<Shared>>,
+    rt: Option<Handle>,
 }
 
 impl<F> Unpin for BlockingTask<F> {}

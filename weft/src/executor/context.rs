@@ -2,13 +2,51 @@
 //! the scheduler core while this thread drives it.
 
 use std::cell::{Cell, RefCell};
+use std::future::Future;
 use std::sync::Arc;
 
 use super::current_thread::{Core, Shared};
+use super::{current_thread, driver, multi_thread};
+use crate::task::JoinHandle;
+
+/// Which scheduler a runtime is: what the thread-local context, tasks of
+/// the blocking pool and `weft::runtime::Handle` point at.
+#[derive(Clone, Debug)]
+pub(crate) enum Handle {
+    CurrentThread(Arc<Shared>),
+    MultiThread(Arc<multi_thread::Shared>),
+}
+
+impl Handle {
+    pub(crate) fn driver(&self) -> &driver::Handle {
+        match self {
+            Handle::CurrentThread(h) => &h.driver,
+            Handle::MultiThread(h) => &h.driver,
+        }
+    }
+
+    pub(crate) fn blocking(&self) -> &Arc<crate::blocking::Pool> {
+        match self {
+            Handle::CurrentThread(h) => &h.blocking,
+            Handle::MultiThread(h) => &h.blocking,
+        }
+    }
+
+    pub(crate) fn spawn<F>(&self, future: F) -> JoinHandle<F::Output>
+    where
+        F: Future + Send + 'static,
+        F::Output: Send + 'static,
+    {
+        match self {
+            Handle::CurrentThread(h) => current_thread::spawn(h, future),
+            Handle::MultiThread(h) => multi_thread::spawn(h, future),
+        }
+    }
+}
 
 pub(crate) struct Context {
     /// The runtime this thread is inside (`block_on`, a task, a blocking thread).
-    pub(crate) handle: RefCell<Option<Arc<Shared>>>,
+    pub(crate) handle: RefCell<Option<Handle>>,
     /// The scheduler core, while this thread drives the runtime.
     pub(crate) core: RefCell<Option<Box<Core>>>,
     /// Set while this thread runs `block_on`: a nested one is refused.
@@ -26,7 +64,7 @@ thread_local! {
 }
 
 /// Run `f` with the current runtime's shared state, if there is one.
-pub(crate) fn with_handle<R>(f: impl FnOnce(Option<&Arc<Shared>>) -> R) -> R {
+pub(crate) fn with_handle<R>(f: impl FnOnce(Option<&Handle>) -> R) -> R {
     let mut f = Some(f);
     let res = CONTEXT.try_with(|c| {
         let h = c.handle.try_borrow().ok();
@@ -51,7 +89,7 @@ pub(crate) fn with_core<T, R>(
     let mut value = Some(value);
     let res = CONTEXT.try_with(|c| {
         let ours = matches!(c.handle.try_borrow(),
-            Ok(h) if h.as_ref().is_some_and(|h| std::ptr::eq(&**h, shared)));
+            Ok(h) if matches!(&*h, Some(Handle::CurrentThread(h)) if std::ptr::eq(&**h, shared)));
         if !ours {
             return None;
         }
@@ -69,10 +107,10 @@ pub(crate) fn with_core<T, R>(
 /// Enter a runtime on this thread: `spawn` and friends now target it.
 /// Restores the previous state on drop.
 pub(crate) struct EnterGuard {
-    prev: Option<Arc<Shared>>,
+    prev: Option<Handle>,
 }
 
-pub(crate) fn enter(handle: Arc<Shared>) -> EnterGuard {
+pub(crate) fn enter(handle: Handle) -> EnterGuard {
     let prev = CONTEXT.with(|c| c.handle.replace(Some(handle)));
     EnterGuard { prev }
 }
@@ -86,10 +124,10 @@ impl Drop for EnterGuard {
 
 /// The current runtime's IO driver handle, if this thread is inside a runtime.
 pub(crate) fn io_handle() -> Option<crate::reactor::Handle> {
-    with_handle(|h| h.map(|h| h.driver.io.clone()))
+    with_handle(|h| h.map(|h| h.driver().io.clone()))
 }
 
 /// The current runtime's timer handle, if this thread is inside a runtime.
 pub(crate) fn time_handle() -> Option<crate::time::driver::Handle> {
-    with_handle(|h| h.map(|h| h.driver.time.clone()))
+    with_handle(|h| h.map(|h| h.driver().time.clone()))
 }

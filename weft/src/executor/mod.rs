@@ -1,7 +1,8 @@
 //! The executor: tasks go in, the run loop polls the ones that were woken,
 //! and sleeps in the driver when none is ready.
 //!
-//! `current_thread` is the single-threaded scheduler; `context` is the
+//! `current_thread` is the single-threaded scheduler, `multi_thread` the
+//! work-stealing one; `context` is the
 //! thread-local "current runtime"; `driver` is what the loop sleeps in;
 //! `park` is the unpark protocol; `coop` is the cooperative budget.
 
@@ -9,12 +10,13 @@ pub(crate) mod context;
 pub(crate) mod coop;
 pub(crate) mod current_thread;
 pub(crate) mod driver;
+pub(crate) mod multi_thread;
 pub(crate) mod park;
 pub(crate) mod runtime;
 
 use std::future::Future;
 
-pub use self::runtime::{Builder, Runtime};
+pub use self::runtime::{Builder, Handle, Runtime};
 use crate::task::JoinHandle;
 use crate::util::error::NO_RUNTIME_SPAWN;
 
@@ -42,7 +44,7 @@ where
     F: Future + Send + 'static,
     F::Output: Send + 'static,
 {
-    match context::with_handle(|h| h.map(|h| current_thread::spawn(h, future))) {
+    match context::with_handle(|h| h.map(|h| h.spawn(future))) {
         Some(join) => join,
         None => panic!("{}", NO_RUNTIME_SPAWN),
     }

@@ -28,3 +28,11 @@ pub(crate) const LOCAL_TASKS_LEAKED: &str =
 pub(crate) const NO_RUNTIME_IO: &str =
     "weft sockets must be created inside a weft runtime (in `block_on`, a task, or \
      `#[weft::main]`): there is no reactor to register the socket with";
+
+pub(crate) const NO_RUNTIME_HANDLE: &str =
+    "`weft::runtime::Handle::current` called outside a weft runtime: call it from inside \
+     `Runtime::block_on`, a task, or a blocking closure of a runtime";
+
+pub(crate) const SPAWN_LOCAL_MULTI_THREAD: &str =
+    "`weft::spawn_local` is not supported on the multi-thread runtime (its tasks move between \
+     worker threads): use `weft::spawn` with a `Send` future, or a current-thread runtime";
