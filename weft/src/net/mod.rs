@@ -59,3 +59,64 @@ pub(crate) const SEND_FLAGS: libc::c_int = 0;
 /// of connects waits in the queue instead of being dropped and retried a
 /// second later.
 pub(crate) const BACKLOG: libc::c_int = 65535;
+
+/// `futures_io::AsyncRead` and `AsyncWrite` for a byte stream (`$t`, or a
+/// reference to it) that has the `poll_*_priv` methods and a
+/// `$shutdown(&self, Shutdown)`. `poll_close` shuts the write side down
+/// (the peer reads end of stream); `poll_flush` has nothing to do, as
+/// writes go straight to the socket.
+macro_rules! stream_io_impls {
+    ($t:ty, $shutdown:ident) => {
+        impl futures_io::AsyncRead for $t {
+            fn poll_read(
+                self: std::pin::Pin<&mut Self>,
+                cx: &mut std::task::Context<'_>,
+                buf: &mut [u8],
+            ) -> std::task::Poll<std::io::Result<usize>> {
+                self.poll_read_priv(cx, buf)
+            }
+
+            fn poll_read_vectored(
+                self: std::pin::Pin<&mut Self>,
+                cx: &mut std::task::Context<'_>,
+                bufs: &mut [std::io::IoSliceMut<'_>],
+            ) -> std::task::Poll<std::io::Result<usize>> {
+                self.poll_read_vectored_priv(cx, bufs)
+            }
+        }
+
+        impl futures_io::AsyncWrite for $t {
+            fn poll_write(
+                self: std::pin::Pin<&mut Self>,
+                cx: &mut std::task::Context<'_>,
+                buf: &[u8],
+            ) -> std::task::Poll<std::io::Result<usize>> {
+                self.poll_write_priv(cx, buf)
+            }
+
+            fn poll_write_vectored(
+                self: std::pin::Pin<&mut Self>,
+                cx: &mut std::task::Context<'_>,
+                bufs: &[std::io::IoSlice<'_>],
+            ) -> std::task::Poll<std::io::Result<usize>> {
+                self.poll_write_vectored_priv(cx, bufs)
+            }
+
+            fn poll_flush(
+                self: std::pin::Pin<&mut Self>,
+                _cx: &mut std::task::Context<'_>,
+            ) -> std::task::Poll<std::io::Result<()>> {
+                std::task::Poll::Ready(Ok(()))
+            }
+
+            /// Shuts the write side down (the peer reads end of stream).
+            fn poll_close(
+                self: std::pin::Pin<&mut Self>,
+                _cx: &mut std::task::Context<'_>,
+            ) -> std::task::Poll<std::io::Result<()>> {
+                std::task::Poll::Ready(self.$shutdown(std::net::Shutdown::Write))
+            }
+        }
+    };
+}
+pub(crate) use stream_io_impls;
