@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# hyper's hello-world on weft (weft/examples/hello_hyper.rs) beside hyper on tokio's
+# hyper's hello-world on weft (weft-hyper-examples/examples/hello_hyper.rs) beside hyper on tokio's
 # current-thread runtime (weft-bench/src/bin/hello_hyper_tokio.rs), under wrk.
 #
 #   weft-bench/hyper.sh                       # -c64 and -c512, 5 s each, 3 rounds
@@ -31,7 +31,7 @@ for tool in wrk taskset; do
     command -v "$tool" >/dev/null || { echo "hyper.sh: $tool not found (apt-get install wrk util-linux)" >&2; exit 1; }
 done
 
-cargo build --release --quiet -p weft --features hyper --example hello_hyper
+cargo build --release --quiet -p weft-hyper-examples --example hello_hyper
 cargo build --release --quiet -p weft-bench --bin hello_hyper_tokio
 declare -A BIN=([weft]=target/release/examples/hello_hyper [tokio]=target/release/hello_hyper_tokio)
 # RUNTIMES="weft tokio other" with BIN_other=path adds a third server (e.g. a build of weft

@@ -2,7 +2,7 @@
 //! "Hello, World!".
 //!
 //! ```text
-//! cargo run --release --features hyper --example hello_hyper -- --addr 127.0.0.1:3000
+//! cargo run --release --example hello_hyper -- --addr 127.0.0.1:3000
 //! curl http://127.0.0.1:3000/
 //! curl --http2-prior-knowledge http://127.0.0.1:3000/
 //! ```

@@ -1,9 +1,9 @@
 //! hyper's client on weft: fetches one URL and prints the status line and the body.
 //!
 //! ```text
-//! cargo run --release --features hyper --example hello_hyper &
-//! cargo run --release --features hyper --example hyper_client -- http://127.0.0.1:3000/
-//! cargo run --release --features hyper --example hyper_client -- --http2 http://127.0.0.1:3000/
+//! cargo run --release --example hello_hyper &
+//! cargo run --release --example hyper_client -- http://127.0.0.1:3000/
+//! cargo run --release --example hyper_client -- --http2 http://127.0.0.1:3000/
 //! ```
 //!
 //! Plain `http://` only (no TLS); the URL defaults to `http://127.0.0.1:3000/`. `--http2`
