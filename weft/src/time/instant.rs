@@ -32,10 +32,10 @@ impl Instant {
     /// `std::time::Instant::now()` unless that clock was ever paused), else
     /// `std::time::Instant::now()`.
     pub fn now() -> Instant {
-        match crate::time::current_handle() {
+        crate::time::with_current(|handle| match handle {
             Some(handle) => handle.now(),
             None => Instant::from_std(std::time::Instant::now()),
-        }
+        })
     }
 
     /// Wraps a `std::time::Instant`.

@@ -48,6 +48,16 @@ pub(crate) fn current_handle() -> Option<driver::Handle> {
     crate::executor::context::time_handle()
 }
 
+/// Runs `f` with the current runtime's timer handle, borrowed: the paths that only read it
+/// (`Instant::now`, a registered `Sleep`'s poll) take no reference count.
+pub(crate) fn with_current<R>(f: impl FnOnce(Option<&driver::Handle>) -> R) -> R {
+    #[cfg(test)]
+    if let Some(handle) = test_context::get() {
+        return f(Some(&handle));
+    }
+    crate::executor::context::with_handle(|h| f(h.map(|h| &h.driver().time)))
+}
+
 fn current_or_panic() -> driver::Handle {
     match current_handle() {
         Some(handle) => handle,

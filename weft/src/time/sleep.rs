@@ -148,11 +148,10 @@ impl Future for Sleep {
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
         let this = self.get_mut();
-        let current = crate::time::current_handle();
         let mut runtime_gone = false;
         if let State::Registered { handle, key } = &this.state {
             // Outside any runtime, a registered sleep stays with its runtime while it lives.
-            let ours = current.as_ref().map_or(true, |c| c.ptr_eq(handle));
+            let ours = crate::time::with_current(|c| c.map_or(true, |c| c.ptr_eq(handle)));
             if ours {
                 match handle.poll_elapsed(*key, this.deadline, cx.waker()) {
                     Poll::Pending => return Poll::Pending,
@@ -170,7 +169,8 @@ impl Future for Sleep {
         if matches!(this.state, State::Elapsed) {
             return Poll::Ready(());
         }
-        let Some(handle) = current else {
+        // Registering keeps a handle in the Sleep: only now is one cloned.
+        let Some(handle) = crate::time::current_handle() else {
             if this.deadline <= Instant::now() {
                 this.state = State::Elapsed;
                 return Poll::Ready(());
