@@ -6,7 +6,8 @@
 #
 #   weft-bench/callgrind.sh [ARGS]     # ARGS go to weft-bench
 #
-# Installs valgrind with apt-get when it is missing.
+# Installs valgrind with apt-get when it is missing. WEFT_BENCH_KEEP_CALLGRIND=1
+# keeps each server's callgrind.out (its path goes to stderr) for callgrind_annotate.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 if ! command -v valgrind >/dev/null; then

@@ -442,7 +442,11 @@ fn count_instructions(cfg: &Config, server: &str) -> Result<Vec<Sample>, String>
     let (conns, msgs) = counted_run(cfg, server, &wrapper)?;
     let text = std::fs::read_to_string(&file)
         .map_err(|e| format!("reading callgrind's output {}: {e}", file.display()))?;
-    let _ = std::fs::remove_file(&file);
+    if std::env::var_os("WEFT_BENCH_KEEP_CALLGRIND").is_some() {
+        eprintln!("callgrind output kept: {}", file.display());
+    } else {
+        let _ = std::fs::remove_file(&file);
+    }
     let ir = parse_callgrind(&text).ok_or("no totals line in callgrind's output")?;
     Ok(vec![Sample::new(
         format!("echo c={conns} user instructions"),

@@ -34,6 +34,7 @@ pub(crate) fn budget<R>(f: impl FnOnce() -> R) -> R {
 
 /// Spend one unit of the current task's budget. `Pending` (with the task
 /// already woken) when the budget is spent.
+#[inline]
 pub(crate) fn poll_proceed(cx: &mut Context<'_>) -> Poll<()> {
     let allowed = CURRENT
         .try_with(|c| match c.get() {

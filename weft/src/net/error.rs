@@ -62,6 +62,7 @@ pub(crate) fn raw_os_error(err: &io::Error) -> Option<i32> {
 }
 
 /// Run a non-blocking system call again while it fails with `EINTR`.
+#[inline]
 pub(crate) fn retry<R>(mut f: impl FnMut() -> io::Result<R>) -> io::Result<R> {
     loop {
         match f() {

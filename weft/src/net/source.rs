@@ -82,6 +82,7 @@ impl<T: AsRawFd> Source<T> {
 
     /// [`poll_io`](Self::poll_io) for a stream read or write of `len` bytes (see
     /// `Registration::poll_stream_io`: a short transfer clears the readiness).
+    #[inline]
     pub(crate) fn poll_stream_io(
         &self,
         cx: &mut Context<'_>,

@@ -51,6 +51,7 @@ impl Registration {
     ///
     /// The runtime's shutdown error if the driver was dropped; an error if this registration
     /// was deregistered; on poll(2), the error of re-arming the fd.
+    #[inline]
     pub(crate) fn poll_ready(
         &self,
         cx: &mut Context<'_>,
@@ -82,6 +83,7 @@ impl Registration {
 
     /// After an operation on `ev`'s direction returned `WouldBlock`: forget that readiness,
     /// unless an event arrived in between (see `scheduled_io`).
+    #[inline]
     pub(crate) fn clear_readiness(&self, ev: ReadyEvent) {
         self.io.clear_readiness(ev);
     }
@@ -108,6 +110,7 @@ impl Registration {
     /// send buffer filled, at that moment, so the readiness is cleared at once instead of being
     /// discovered by one more system call that fails with `EAGAIN`. An event that arrived
     /// meanwhile is not lost: it carries a newer tick, which the clear leaves alone.
+    #[inline]
     pub(crate) fn poll_stream_io(
         &self,
         cx: &mut Context<'_>,
