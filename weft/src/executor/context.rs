@@ -81,6 +81,7 @@ pub(crate) fn with_handle<R>(f: impl FnOnce(Option<&Handle>) -> R) -> R {
 
 /// Run `f` on `value` with the core of `shared` if this thread is driving it
 /// right now (and it is not already borrowed); otherwise hand `value` back.
+#[inline]
 pub(crate) fn with_core<T, R>(
     shared: &Shared,
     value: T,
@@ -88,13 +89,14 @@ pub(crate) fn with_core<T, R>(
 ) -> Result<R, T> {
     let mut value = Some(value);
     let res = CONTEXT.try_with(|c| {
-        let ours = matches!(c.handle.try_borrow(),
-            Ok(h) if matches!(&*h, Some(Handle::CurrentThread(h)) if std::ptr::eq(&**h, shared)));
-        if !ours {
-            return None;
-        }
+        // The installed core says which runtime it belongs to; the entered
+        // handle does not matter (a task of runtime A woken while A's core
+        // is here goes to A's queue, whichever handle is entered).
         let mut core = c.core.try_borrow_mut().ok()?;
         let core = core.as_mut()?;
+        if !core.is_of(shared) {
+            return None;
+        }
         Some(f(core, value.take()?))
     });
     match (res, value) {

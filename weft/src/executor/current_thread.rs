@@ -73,6 +73,9 @@ pub(crate) struct Core {
     tick: u32,
     pub(crate) driver: Option<Driver>,
     closed: bool,
+    /// The address of the runtime's [`Shared`], compared (never dereferenced)
+    /// by `context::with_core` to tell this core from another runtime's.
+    owner: usize,
 }
 
 impl Shared {
@@ -91,8 +94,9 @@ impl Shared {
 }
 
 impl Core {
-    pub(crate) fn new(driver: Driver) -> Box<Core> {
+    pub(crate) fn new(driver: Driver, owner: &Arc<Shared>) -> Box<Core> {
         Box::new(Core {
+            owner: Arc::as_ptr(owner) as usize,
             queue: VecDeque::with_capacity(256),
             io_queue: VecDeque::with_capacity(256),
             in_driver: false,
@@ -106,6 +110,12 @@ impl Core {
 }
 
 impl Core {
+    /// Whether this core belongs to the runtime of `shared`.
+    #[inline]
+    pub(crate) fn is_of(&self, shared: &Shared) -> bool {
+        self.owner == shared as *const Shared as usize
+    }
+
     /// Take from the two local queues in turn.
     fn pop_local(&mut self) -> Option<Queued> {
         self.prefer_io = !self.prefer_io;

@@ -149,10 +149,12 @@ impl Builder {
             });
         }
         let (driver, handle) = Driver::new(self.config)?;
+        let shared = Arc::new(Shared::new(handle, self.blocking));
+        let core = Core::new(driver, &shared);
         Ok(Runtime {
             flavor: Flavor::CurrentThread(CurrentThread {
-                shared: Arc::new(Shared::new(handle, self.blocking)),
-                core: Mutex::new(Some(Core::new(driver))),
+                shared,
+                core: Mutex::new(Some(core)),
                 core_waiters: Mutex::new(Vec::new()),
             }),
             shut_down: false,

@@ -103,6 +103,7 @@ impl ScheduledIo {
     }
 
     /// Driver: ORs `ready` into the flags and stamps `tick`.
+    #[inline]
     pub(crate) fn set_readiness(&self, tick: usize, ready: Ready) {
         let stamp = (tick & TICK_MASK) << TICK_SHIFT;
         let add = ready.bits() as usize;
@@ -116,18 +117,25 @@ impl ScheduledIo {
 
     /// Driver: after [`set_readiness`](Self::set_readiness), moves the wakers of the directions
     /// `ready` makes ready into `out` (woken by the caller once it holds no lock).
+    #[inline]
     pub(crate) fn take_wakers(&self, ready: Ready, out: &mut Vec<Waker>) {
         let read = ready.intersects(Direction::Read.mask());
         let write = ready.intersects(Direction::Write.mask());
         if !read && !write {
             return;
         }
-        let mut w = self.waiters();
-        if read {
-            out.extend(w.reader.take());
+        let (reader, writer) = {
+            let mut w = self.waiters();
+            (
+                if read { w.reader.take() } else { None },
+                if write { w.writer.take() } else { None },
+            )
+        };
+        if let Some(r) = reader {
+            out.push(r);
         }
-        if write {
-            out.extend(w.writer.take());
+        if let Some(w) = writer {
+            out.push(w);
         }
     }
 
