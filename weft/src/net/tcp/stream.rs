@@ -124,7 +124,9 @@ impl TcpStream {
         buf: &mut [u8],
     ) -> Poll<io::Result<usize>> {
         self.source
-            .poll_stream_io(cx, Direction::Read, buf.len(), |s| (&*s).read(buf))
+            .poll_stream_io(cx, Direction::Read, buf.len(), |s| {
+                crate::sys::recv(s.as_fd(), buf)
+            })
             .map_err(|e| context(e, "read from", self.describe()))
     }
 
@@ -147,7 +149,7 @@ impl TcpStream {
     ) -> Poll<io::Result<usize>> {
         self.source
             .poll_stream_io(cx, Direction::Write, buf.len(), |s| {
-                SockRef::from(s).send_with_flags(buf, SEND_FLAGS)
+                crate::sys::send(s.as_fd(), buf, SEND_FLAGS)
             })
             .map_err(|e| context(e, "write to", self.describe()))
     }
@@ -237,7 +239,7 @@ impl TcpStream {
     /// `WouldBlock`, or the OS error of `recv`.
     pub fn try_read(&self, buf: &mut [u8]) -> io::Result<usize> {
         self.source
-            .try_io(Direction::Read, |s| (&*s).read(buf))
+            .try_io(Direction::Read, |s| crate::sys::recv(s.as_fd(), buf))
             .map_err(|e| try_context(e, "read from", self))
     }
 
@@ -249,7 +251,7 @@ impl TcpStream {
     pub fn try_write(&self, buf: &[u8]) -> io::Result<usize> {
         self.source
             .try_io(Direction::Write, |s| {
-                SockRef::from(s).send_with_flags(buf, SEND_FLAGS)
+                crate::sys::send(s.as_fd(), buf, SEND_FLAGS)
             })
             .map_err(|e| try_context(e, "write to", self))
     }

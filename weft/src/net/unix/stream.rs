@@ -125,7 +125,9 @@ impl UnixStream {
 
     fn poll_read_priv(&self, cx: &mut Context<'_>, buf: &mut [u8]) -> Poll<io::Result<usize>> {
         self.source
-            .poll_stream_io(cx, Direction::Read, buf.len(), |s| (&*s).read(buf))
+            .poll_stream_io(cx, Direction::Read, buf.len(), |s| {
+                crate::sys::recv(s.as_fd(), buf)
+            })
             .map_err(|e| context(e, "read from", self.describe()))
     }
 
@@ -144,7 +146,7 @@ impl UnixStream {
     fn poll_write_priv(&self, cx: &mut Context<'_>, buf: &[u8]) -> Poll<io::Result<usize>> {
         self.source
             .poll_stream_io(cx, Direction::Write, buf.len(), |s| {
-                SockRef::from(s).send_with_flags(buf, SEND_FLAGS)
+                crate::sys::send(s.as_fd(), buf, SEND_FLAGS)
             })
             .map_err(|e| context(e, "write to", self.describe()))
     }
@@ -197,7 +199,8 @@ impl UnixStream {
     ///
     /// `WouldBlock`, or the OS error of `recv`.
     pub fn try_read(&self, buf: &mut [u8]) -> io::Result<usize> {
-        self.source.try_io(Direction::Read, |s| (&*s).read(buf))
+        self.source
+            .try_io(Direction::Read, |s| crate::sys::recv(s.as_fd(), buf))
     }
 
     /// Write without waiting.
@@ -207,7 +210,7 @@ impl UnixStream {
     /// `WouldBlock`, or the OS error of `send`.
     pub fn try_write(&self, buf: &[u8]) -> io::Result<usize> {
         self.source.try_io(Direction::Write, |s| {
-            SockRef::from(s).send_with_flags(buf, SEND_FLAGS)
+            crate::sys::send(s.as_fd(), buf, SEND_FLAGS)
         })
     }
 
