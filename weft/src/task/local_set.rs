@@ -519,6 +519,23 @@ impl Drop for Enter {
     }
 }
 
+/// Spawn onto the set being polled on this thread; hands `future` back if
+/// there is none.
+pub(crate) fn try_spawn_current<F>(future: F) -> Result<JoinHandle<F::Output>, F>
+where
+    F: Future + 'static,
+    F::Output: 'static,
+{
+    let current = CURRENT
+        .try_with(|c| c.try_borrow().ok().and_then(|c| c.clone()))
+        .ok()
+        .flatten();
+    match current {
+        Some(ctx) => Ok(ctx.spawn(future)),
+        None => Err(future),
+    }
+}
+
 impl fmt::Debug for Shared {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("local_set::Shared")
