@@ -501,3 +501,24 @@ fn sets_nest() {
     }));
     assert_eq!(out, 6);
 }
+
+#[test]
+fn spawn_onto_a_set_polled_by_another_task_wakes_that_task() {
+    let _w = watchdog(
+        "spawn_onto_a_set_polled_by_another_task_wakes_that_task",
+        30,
+    );
+    let rt = current();
+    let local = Rc::new(LocalSet::new());
+    let out = rt.block_on(async {
+        let (tx, rx) = oneshot::<u32>();
+        let l = local.clone();
+        let host = weft::spawn_local(async move { l.run_until(rx.recv()).await });
+        // The host polls the set, then waits on the channel.
+        support::yield_n(3).await;
+        // Spawned from outside the set's poll: the host must be woken.
+        local.spawn_local(async move { tx.send(5) });
+        host.await.unwrap()
+    });
+    assert_eq!(out, 5);
+}

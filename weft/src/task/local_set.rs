@@ -44,7 +44,9 @@
 //!   worker polling the driver, a channel fed by a thread, a blocking job)
 //!   pushes to its `remote` queue under a mutex and wakes the waker of the
 //!   task polling the set, which the set stores on every poll. So does a
-//!   wake on the owning thread while the set is not being polled.
+//!   wake on the owning thread while the set is not being polled; a spawn
+//!   onto the set from outside its poll (another task holding it) queues
+//!   locally and wakes that waker too.
 //! - Budget: one poll of the set runs at most `MAX_TASKS_PER_TICK` task
 //!   polls; if work is left it wakes its own waker and returns `Pending`, so
 //!   a busy set never holds its host (a worker, a `block_on`) for long. It
@@ -363,7 +365,25 @@ impl LocalContext {
         }
         state.owned.push(owner);
         state.queue.push_back(notified);
+        drop(state);
+        if !self.is_current() {
+            // Spawned from outside a poll of the set (another task holding
+            // it, say): whoever polls the set must look again.
+            self.shared.wake_poller();
+        }
         join
+    }
+
+    /// True if this set is the one being polled on this thread.
+    fn is_current(&self) -> bool {
+        CURRENT
+            .try_with(|c| {
+                c.try_borrow().is_ok_and(|c| {
+                    c.as_ref()
+                        .is_some_and(|ctx| Arc::ptr_eq(&ctx.shared, &self.shared))
+                })
+            })
+            .unwrap_or(false)
     }
 
     /// Run up to `MAX_TASKS_PER_TICK` tasks. True if work is left. Must be
@@ -435,6 +455,14 @@ impl Shared {
         let mut remote = lock(&self.remote);
         self.remote_len.store(0, Ordering::Release);
         std::mem::take(&mut remote.queue)
+    }
+
+    /// Wake the task that polled the set last, if no wake is owed it yet.
+    fn wake_poller(&self) {
+        let waker = lock(&self.remote).waker.take();
+        if let Some(waker) = waker {
+            waker.wake();
+        }
     }
 
     fn close(&self) {
