@@ -522,3 +522,58 @@ fn spawn_onto_a_set_polled_by_another_task_wakes_that_task() {
     });
     assert_eq!(out, 5);
 }
+
+/// Many round trips between a local task and a std thread: every reply is
+/// a wake from another thread racing the set's poll, and none may be lost.
+#[test]
+fn ping_pong_with_a_std_thread_loses_no_wake() {
+    let _w = watchdog("ping_pong_with_a_std_thread_loses_no_wake", 60);
+    for rt in [multi(2), current()] {
+        let local = LocalSet::new();
+        let (to_thread, from_task) = std::sync::mpsc::channel::<(u32, Sender<u32>)>();
+        let echo = thread::spawn(move || {
+            for (n, reply) in from_task {
+                reply.send(n + 1);
+            }
+        });
+        let last = rt.block_on(local.run_until(async move {
+            let counter = Rc::new(Cell::new(0u32));
+            let c = counter.clone();
+            let pinger = weft::spawn_local(async move {
+                for _ in 0..2000 {
+                    let (tx, rx) = oneshot();
+                    to_thread.send((c.get(), tx)).unwrap();
+                    c.set(rx.recv().await);
+                }
+            });
+            // A second local task keeps the set busy meanwhile.
+            let busy = weft::spawn_local(async {
+                for _ in 0..2000 {
+                    weft::task::yield_now().await;
+                }
+            });
+            pinger.await.unwrap();
+            busy.await.unwrap();
+            counter.get()
+        }));
+        echo.join().unwrap();
+        assert_eq!(last, 2000);
+    }
+}
+
+#[test]
+fn a_panicking_local_task_is_reported_and_the_set_goes_on() {
+    let _w = watchdog("a_panicking_local_task_is_reported_and_the_set_goes_on", 30);
+    let rt = multi(1);
+    let local = LocalSet::new();
+    let out = local.block_on(&rt, async {
+        let bad = weft::spawn_local(async {
+            let _rc = Rc::new(());
+            panic!("boom in a local task");
+        });
+        let err = bad.await.unwrap_err();
+        assert!(err.is_panic());
+        weft::spawn_local(async { 3 }).await.unwrap()
+    });
+    assert_eq!(out, 3);
+}
