@@ -70,15 +70,16 @@ use std::fmt;
 use std::future::Future;
 use std::pin::Pin;
 use std::rc::Rc;
-use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::task::{Context, Poll, Waker};
 
 use super::list::OwnedList;
 use super::{new_task, JoinHandle, Notified, Schedule, Task};
 use crate::executor::coop;
 use crate::executor::Runtime;
-use crate::loom::lock;
+use crate::loom::lock_model as lock;
+use crate::loom::sync::atomic::{AtomicUsize, Ordering};
+use crate::loom::sync::Mutex;
 
 /// Task polls in one poll of the set before it yields to its host.
 pub(crate) const MAX_TASKS_PER_TICK: u32 = 61;
@@ -86,6 +87,10 @@ pub(crate) const MAX_TASKS_PER_TICK: u32 = 61;
 pub(crate) const REMOTE_INTERVAL: u32 = 31;
 
 type Queued = Notified<Arc<Shared>>;
+
+#[cfg(all(test, loom))]
+#[path = "loom_local_set.rs"]
+mod loom_tests;
 
 thread_local! {
     /// The set being polled on this thread right now, if any.
@@ -182,14 +187,7 @@ impl LocalSet {
     pub fn new() -> LocalSet {
         LocalSet {
             context: Rc::new(LocalContext {
-                shared: Arc::new(Shared {
-                    remote: Mutex::new(Remote {
-                        queue: VecDeque::new(),
-                        waker: None,
-                        closed: false,
-                    }),
-                    remote_len: AtomicUsize::new(0),
-                }),
+                shared: Arc::new(Shared::new()),
                 state: RefCell::new(LocalState {
                     queue: VecDeque::with_capacity(64),
                     owned: OwnedList::new(),
@@ -411,6 +409,17 @@ impl LocalContext {
 }
 
 impl Shared {
+    fn new() -> Shared {
+        Shared {
+            remote: Mutex::new(Remote {
+                queue: VecDeque::new(),
+                waker: None,
+                closed: false,
+            }),
+            remote_len: AtomicUsize::new(0),
+        }
+    }
+
     /// Remember the waker of the task polling the set. Called before the
     /// set looks at its queues, so a remote wake after the look wakes it.
     fn register(&self, waker: &Waker) {
