@@ -139,6 +139,23 @@ thread_local! {
 /// fn is_sync<T: Sync>() {}
 /// is_sync::<weft::task::LocalSet>();
 /// ```
+///
+/// So a future that holds a set cannot be spawned onto the multi-thread
+/// runtime's workers, where it could move between threads; run the set in
+/// `block_on` (or in a task of another set) instead:
+///
+/// ```compile_fail
+/// let rt = weft::runtime::Builder::new_multi_thread().build().unwrap();
+/// rt.block_on(async {
+///     weft::spawn(async {
+///         let local = weft::task::LocalSet::new();
+///         local.run_until(async {}).await;
+///     });
+/// });
+/// ```
+///
+/// Remote wakes reach the task that polled the set last: poll a set from
+/// one place at a time.
 pub struct LocalSet {
     context: Rc<LocalContext>,
 }
