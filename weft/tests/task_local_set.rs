@@ -121,17 +121,36 @@ fn rc_tasks_on_the_multi_thread_runtime_via_run_until() {
 #[test]
 fn local_set_block_on_runs_tasks_spawned_before() {
     let _w = watchdog("local_set_block_on_runs_tasks_spawned_before", 30);
-    let rt = multi(1);
+    for rt in [multi(1), current()] {
+        let local = LocalSet::new();
+        let hits = Rc::new(Cell::new(0));
+        let h = hits.clone();
+        let first = local.spawn_local(async move {
+            h.set(h.get() + 1);
+            7
+        });
+        let out = local.block_on(&rt, async { first.await.unwrap() + 1 });
+        assert_eq!(out, 8);
+        assert_eq!(hits.get(), 1);
+    }
+}
+
+/// Without any weft runtime, a set still runs its tasks (those that need
+/// no IO or timers) under another executor.
+#[test]
+fn a_set_runs_under_a_foreign_executor() {
+    let _w = watchdog("a_set_runs_under_a_foreign_executor", 30);
     let local = LocalSet::new();
-    let hits = Rc::new(Cell::new(0));
-    let h = hits.clone();
-    let first = local.spawn_local(async move {
-        h.set(h.get() + 1);
-        7
-    });
-    let out = local.block_on(&rt, async { first.await.unwrap() + 1 });
-    assert_eq!(out, 8);
-    assert_eq!(hits.get(), 1);
+    let out = support::plain_block_on(local.run_until(async {
+        let rc = Rc::new(2);
+        let r = rc.clone();
+        let (tx, rx) = oneshot::<u32>();
+        thread::spawn(move || tx.send(3));
+        weft::spawn_local(async move { *r * rx.recv().await })
+            .await
+            .unwrap()
+    }));
+    assert_eq!(out, 6);
 }
 
 #[test]
