@@ -52,9 +52,16 @@ where
 
 /// Spawn a future that is not `Send` onto the current runtime's thread.
 ///
+/// Inside a poll of a [`LocalSet`](crate::task::LocalSet) (its
+/// `run_until`, `block_on`, or the set awaited), the task goes to that
+/// set, on either runtime flavour. Elsewhere it goes to the current-thread
+/// runtime this thread is driving.
+///
 /// # Panics
 ///
-/// Panics if called outside a thread that is driving a weft runtime.
+/// Panics if called outside a thread that is driving a weft runtime, and
+/// on the multi-thread runtime outside a `LocalSet` (its tasks move
+/// between workers, so it cannot hold a `!Send` one).
 ///
 /// # Examples
 ///

@@ -485,6 +485,11 @@ where
     F: Future + 'static,
     F::Output: 'static,
 {
+    // Inside a poll of a `LocalSet`, on either flavour: the set takes it.
+    let future = match crate::task::local_set::try_spawn_current(future) {
+        Ok(join) => return join,
+        Err(future) => future,
+    };
     let shared = context::with_handle(|h| h.cloned());
     let on_runtime_thread =
         CONTEXT.with(|c| matches!(c.core.try_borrow(), Ok(core) if core.is_some()));

@@ -47,6 +47,7 @@
 
 pub(crate) mod error;
 pub(crate) mod list;
+pub(crate) mod local_set;
 pub(crate) mod raw;
 pub(crate) mod state;
 mod yield_now;
@@ -63,6 +64,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::task::{Context, Poll};
 
 pub use self::error::JoinError;
+pub use self::local_set::LocalSet;
 pub use self::yield_now::yield_now;
 pub use crate::blocking::spawn_blocking;
 pub use crate::executor::coop::consume_budget;

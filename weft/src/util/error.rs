@@ -6,7 +6,7 @@ pub(crate) const NO_RUNTIME_SPAWN: &str =
 
 pub(crate) const NO_RUNTIME_SPAWN_LOCAL: &str =
     "`weft::spawn_local` called outside a thread that is driving a weft runtime: call it from \
-     inside `Runtime::block_on` or a task of that runtime";
+     inside `Runtime::block_on` or a task of that runtime, or inside a `weft::task::LocalSet`";
 
 pub(crate) const NESTED_BLOCK_ON: &str =
     "cannot start `block_on` from inside a weft runtime: this would block the thread that runs \
@@ -34,5 +34,7 @@ pub(crate) const NO_RUNTIME_HANDLE: &str =
      `Runtime::block_on`, a task, or a blocking closure of a runtime";
 
 pub(crate) const SPAWN_LOCAL_MULTI_THREAD: &str =
-    "`weft::spawn_local` is not supported on the multi-thread runtime (its tasks move between \
-     worker threads): use `weft::spawn` with a `Send` future, or a current-thread runtime";
+    "`weft::spawn_local` called on the multi-thread runtime outside a `weft::task::LocalSet` \
+     (the runtime's tasks move between worker threads): run the `!Send` futures inside a \
+     `LocalSet` (`LocalSet::run_until` or `LocalSet::block_on`), use `weft::spawn` with a `Send` \
+     future, or use a current-thread runtime";
