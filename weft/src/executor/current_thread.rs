@@ -228,7 +228,14 @@ impl Wake for MainWaker {
     }
 
     fn wake_by_ref(self: &Arc<Self>) {
-        if !self.woken.swap(true, Ordering::AcqRel) {
+        if self.woken.swap(true, Ordering::AcqRel) {
+            return;
+        }
+        // On the thread that drives this runtime (a task, or the driver
+        // dispatching), the loop reads `woken` before it parks again: no
+        // unpark, which would make its next park a needless zero-timeout
+        // poll. From anywhere else, the loop may be asleep: unpark it.
+        if context::with_core(&self.shared, (), |_, ()| ()).is_err() {
             self.shared.driver.unpark();
         }
     }
