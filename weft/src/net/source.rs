@@ -59,6 +59,11 @@ impl<T: AsRawFd> Source<T> {
         self.reg.poll_ready(cx, dir)
     }
 
+    /// Wait for the poller's real events on `ready` instead of the initial assumption.
+    pub(crate) fn forget_assumed(&self, ready: crate::reactor::Ready) {
+        self.reg.forget_assumed(ready);
+    }
+
     /// Forget `ev`'s readiness after an operation hit `WouldBlock`.
     pub(crate) fn clear_readiness(&self, ev: ReadyEvent) {
         self.reg.clear_readiness(ev);

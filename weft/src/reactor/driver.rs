@@ -145,7 +145,9 @@ impl Driver {
         if self.events.is_empty() {
             return 0;
         }
-        self.tick = self.tick.wrapping_add(1) & TICK_MASK;
+        // Tick 0 is never stamped: it marks a source no dispatch has touched yet, whose
+        // readiness is still the initial assumption (see `ScheduledIo::forget_assumed`).
+        self.tick = (self.tick.wrapping_add(1) & TICK_MASK).max(1);
         {
             let sources = self.inner.sources();
             for ev in self.events.iter() {

@@ -36,7 +36,7 @@ mod tests;
 
 pub(crate) use self::{
     driver::{Driver, Handle},
-    ready::{Direction, Interest},
+    ready::{Direction, Interest, Ready},
     registration::Registration,
     scheduled_io::ReadyEvent,
 };

@@ -18,7 +18,7 @@ use crate::loom::sync::Arc;
 
 use super::driver::Handle;
 use super::msg;
-use super::ready::Direction;
+use super::ready::{Direction, Ready};
 use super::scheduled_io::{ReadyEvent, ScheduledIo};
 use crate::executor::coop;
 
@@ -79,6 +79,12 @@ impl Registration {
                 Poll::Pending
             }
         }
+    }
+
+    /// Wait for real events on `ready` instead of assuming them (see
+    /// `ScheduledIo::forget_assumed`); a no-op once any event arrived.
+    pub(crate) fn forget_assumed(&self, ready: Ready) {
+        self.io.forget_assumed(ready);
     }
 
     /// After an operation on `ev`'s direction returned `WouldBlock`: forget that readiness,

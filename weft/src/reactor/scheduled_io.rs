@@ -209,6 +209,27 @@ impl ScheduledIo {
         }
     }
 
+    /// Drops the initial "maybe ready" assumption for `ready` (readable, writable) if no
+    /// dispatch has touched this source yet (its tick is still 0), so that the next poll waits
+    /// for the poller's real event. For a socket that is still connecting, or whose peer cannot
+    /// have sent anything yet. Safe with both backends: epoll reports, when a source is added,
+    /// a state that was already true; poll(2) reports it at the next poll once armed.
+    pub(crate) fn forget_assumed(&self, ready: Ready) {
+        let clear = ready.intersection(Ready::CLEARABLE).bits() as usize;
+        let mut cur = self.readiness.load(Ordering::Acquire);
+        while tick_of(cur) == 0 && cur & clear != 0 {
+            match self.readiness.compare_exchange_weak(
+                cur,
+                cur & !clear,
+                Ordering::AcqRel,
+                Ordering::Acquire,
+            ) {
+                Ok(_) => return,
+                Err(actual) => cur = actual,
+            }
+        }
+    }
+
     /// After `WouldBlock`: clears the clearable flags of `ev` if no dispatch touched this
     /// source since `ev` was read (same tick).
     pub(crate) fn clear_readiness(&self, ev: ReadyEvent) {

@@ -16,7 +16,7 @@ use crate::net::addr::{resolve, ToSocketAddrs};
 use crate::net::error::{context, raw_os_error};
 use crate::net::source::{total_len, total_len_mut, Source};
 use crate::net::SEND_FLAGS;
-use crate::reactor::{Direction, Interest};
+use crate::reactor::{Direction, Interest, Ready};
 
 /// A TCP connection.
 ///
@@ -359,31 +359,39 @@ async fn connect_one(addr: SocketAddr) -> io::Result<TcpStream> {
         Some(Protocol::TCP),
     )
     .map_err(|e| context(e, "create a TCP socket for", addr))?;
-    match socket.connect(&addr.into()) {
-        Ok(()) => {}
+    let connected = match socket.connect(&addr.into()) {
+        Ok(()) => true,
         // In progress; EINTR also leaves the connect going on in the kernel.
         Err(e)
             if matches!(raw_os_error(&e), Some(libc::EINPROGRESS))
-                || e.kind() == io::ErrorKind::Interrupted => {}
+                || e.kind() == io::ErrorKind::Interrupted =>
+        {
+            false
+        }
         Err(e) => return Err(context(e, "connect to", addr)),
-    }
+    };
     let stream = TcpStream::from_socket(socket).map_err(|e| context(e, "connect to", addr))?;
-    poll_fn(|cx| loop {
-        let ev = ready!(stream.source.poll_ready(cx, Direction::Write))?;
-        match SockRef::from(stream.source.get_ref()).take_error() {
-            Ok(None) => {}
-            Ok(Some(e)) | Err(e) => return Poll::Ready(Err(e)),
-        }
-        // A new source starts "maybe writable": make sure the handshake is
-        // really done before calling it connected.
-        match stream.source.get_ref().peer_addr() {
-            Ok(_) => return Poll::Ready(Ok(())),
-            Err(e) if e.kind() == io::ErrorKind::NotConnected => stream.source.clear_readiness(ev),
-            Err(e) => return Poll::Ready(Err(e)),
-        }
-    })
-    .await
-    .map_err(|e| context(e, "connect to", addr))?;
+    // A new source starts "maybe readable and writable", which saves an accepted socket one
+    // event round trip. A connecting socket is neither: it becomes writable when the handshake
+    // completes, and the server cannot have sent anything before it accepted. Waiting for the
+    // poller's real events spares the `getpeername` that would tell an assumed writable from a
+    // real one, and the first read the `EAGAIN` it would surely get.
+    stream.source.forget_assumed(if connected {
+        Ready::READABLE
+    } else {
+        Ready::READABLE | Ready::WRITABLE
+    });
+    if !connected {
+        poll_fn(|cx| {
+            ready!(stream.source.poll_ready(cx, Direction::Write))?;
+            Poll::Ready(match SockRef::from(stream.source.get_ref()).take_error() {
+                Ok(None) => Ok(()),
+                Ok(Some(e)) | Err(e) => Err(e),
+            })
+        })
+        .await
+        .map_err(|e| context(e, "connect to", addr))?;
+    }
     Ok(stream)
 }
 
