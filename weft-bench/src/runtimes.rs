@@ -65,12 +65,16 @@ pub(crate) trait Runtime: 'static {
     /// Bind `addr` and listen, the runtime's default way (its backlog).
     fn bind(addr: SocketAddr) -> impl Future<Output = io::Result<Self::Listener>> + Send;
 
+    /// Adopt a bound, listening std socket (inside `block_on`).
+    fn from_std(listener: std::net::TcpListener) -> io::Result<Self::Listener>;
+
     /// The address `listener` is bound to.
     fn local_addr(listener: &Self::Listener) -> io::Result<SocketAddr>;
 
     /// Accept one connection.
-    fn accept(listener: &Self::Listener)
-        -> impl Future<Output = io::Result<Self::Stream>> + Send + '_;
+    fn accept(
+        listener: &Self::Listener,
+    ) -> impl Future<Output = io::Result<Self::Stream>> + Send + '_;
 
     /// Connect to `addr`.
     fn connect(addr: SocketAddr) -> impl Future<Output = io::Result<Self::Stream>> + Send;
@@ -143,14 +147,16 @@ impl Runtime for Weft {
         weft::net::TcpListener::bind(addr)
     }
 
+    fn from_std(listener: std::net::TcpListener) -> io::Result<weft::net::TcpListener> {
+        weft::net::TcpListener::from_std(listener)
+    }
+
     fn local_addr(listener: &weft::net::TcpListener) -> io::Result<SocketAddr> {
         listener.local_addr()
     }
 
-    fn accept(
-        listener: &weft::net::TcpListener,
-    ) -> impl Future<Output = io::Result<weft::net::TcpStream>> + Send + '_ {
-        async move { listener.accept().await.map(|(s, _)| s) }
+    async fn accept(listener: &weft::net::TcpListener) -> io::Result<weft::net::TcpStream> {
+        listener.accept().await.map(|(s, _)| s)
     }
 
     fn connect(addr: SocketAddr) -> impl Future<Output = io::Result<weft::net::TcpStream>> + Send {
@@ -227,14 +233,17 @@ impl Runtime for Tokio {
         tokio::net::TcpListener::bind(addr)
     }
 
+    fn from_std(listener: std::net::TcpListener) -> io::Result<tokio::net::TcpListener> {
+        listener.set_nonblocking(true)?;
+        tokio::net::TcpListener::from_std(listener)
+    }
+
     fn local_addr(listener: &tokio::net::TcpListener) -> io::Result<SocketAddr> {
         listener.local_addr()
     }
 
-    fn accept(
-        listener: &tokio::net::TcpListener,
-    ) -> impl Future<Output = io::Result<tokio::net::TcpStream>> + Send + '_ {
-        async move { listener.accept().await.map(|(s, _)| s) }
+    async fn accept(listener: &tokio::net::TcpListener) -> io::Result<tokio::net::TcpStream> {
+        listener.accept().await.map(|(s, _)| s)
     }
 
     fn connect(addr: SocketAddr) -> impl Future<Output = io::Result<tokio::net::TcpStream>> + Send {
@@ -304,10 +313,8 @@ impl Runtime for Smol {
         futures_lite::future::yield_now()
     }
 
-    fn sleep(d: Duration) -> impl Future<Output = ()> + Send {
-        async move {
-            async_io::Timer::after(d).await;
-        }
+    async fn sleep(d: Duration) {
+        async_io::Timer::after(d).await;
     }
 
     type Listener = async_io::Async<std::net::TcpListener>;
@@ -316,20 +323,24 @@ impl Runtime for Smol {
     /// `std::net::TcpListener::bind`'s, which async-io's calls.
     const BACKLOG: i32 = 128;
 
-    fn bind(
-        addr: SocketAddr,
-    ) -> impl Future<Output = io::Result<async_io::Async<std::net::TcpListener>>> + Send {
-        async move { async_io::Async::<std::net::TcpListener>::bind(addr) }
+    async fn bind(addr: SocketAddr) -> io::Result<async_io::Async<std::net::TcpListener>> {
+        async_io::Async::<std::net::TcpListener>::bind(addr)
+    }
+
+    fn from_std(
+        listener: std::net::TcpListener,
+    ) -> io::Result<async_io::Async<std::net::TcpListener>> {
+        async_io::Async::new(listener)
     }
 
     fn local_addr(listener: &async_io::Async<std::net::TcpListener>) -> io::Result<SocketAddr> {
         listener.get_ref().local_addr()
     }
 
-    fn accept(
+    async fn accept(
         listener: &async_io::Async<std::net::TcpListener>,
-    ) -> impl Future<Output = io::Result<async_io::Async<std::net::TcpStream>>> + Send + '_ {
-        async move { listener.accept().await.map(|(s, _)| s) }
+    ) -> io::Result<async_io::Async<std::net::TcpStream>> {
+        listener.accept().await.map(|(s, _)| s)
     }
 
     fn connect(

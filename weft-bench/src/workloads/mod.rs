@@ -158,7 +158,11 @@ mod tests {
                 assert!(!samples.is_empty(), "{} on {rt}: no samples", w.name);
                 for s in samples {
                     // Kernel counters (listen overflows...) may be zero.
-                    let least = if s.unit == seed::COUNT { 0.0 } else { f64::MIN_POSITIVE };
+                    let least = if s.unit == seed::COUNT {
+                        0.0
+                    } else {
+                        f64::MIN_POSITIVE
+                    };
                     assert!(
                         s.value.is_finite() && s.value >= least,
                         "{} on {rt}: {} = {}",
