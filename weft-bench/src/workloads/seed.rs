@@ -81,6 +81,7 @@ impl Workload for Seed {
                 (Shape::Split, 9_000, None),
                 (Shape::Split, 9_000, Some(DEEP_BACKLOG)),
                 (Shape::OneLoop, 9_000, None),
+                (Shape::OneLoop, 9_000, Some(DEEP_BACKLOG)),
             ]
         };
         let (server_cpu, client_cpu) = super::net::cpus();
@@ -518,7 +519,9 @@ fn measure<R: Runtime>(spec: Spec) -> Result<Figures, String> {
                         // The clients wait for this; they are gone only if
                         // the child is failing already.
                         let _ = addr_tx.send(addr);
-                        serve::<R>(listener, spec.n, spec.hold, p).await
+                        // A spawned task, as in the essay (a `block_on`
+                        // future is woken and scheduled differently).
+                        R::spawn(serve::<R>(listener, spec.n, spec.hold, p)).await
                     });
                     if let Err(e) = r {
                         eprintln!("weft-bench --child seed: the server: {e}");
