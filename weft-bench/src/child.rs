@@ -1,6 +1,6 @@
 //! Child measurements: the benchmark re-executes itself (`current_exe()`)
 //! with the hidden arguments `--child KIND ARGS...` to run a measurement in
-//! a fresh process (`sleep`'s peak RSS, a network server, the load
+//! a fresh process (`sleep`'s and `seed`'s peak RSS, a network server, the load
 //! generator).
 //!
 //! Under the test harness the binary is libtest's: [`command`] then runs the
@@ -47,10 +47,11 @@ pub(crate) fn main(args: &[String]) -> Option<ExitCode> {
     }
     Some(match kind.as_str() {
         "sleep" => crate::workloads::sleep::child_main(rest),
+        "seed" => crate::workloads::seed::child_main(rest),
         "server" => crate::servers::child_main(rest),
         "load" => crate::net_load::child_main(rest),
         other => {
-            eprintln!("weft-bench --child: no child named '{other}' (sleep, server, load)");
+            eprintln!("weft-bench --child: no child named '{other}' (sleep, seed, server, load)");
             ExitCode::from(2)
         }
     })

@@ -15,15 +15,19 @@ use crate::net_load::Proto;
 
 /// A connected socket of some runtime.
 pub(crate) trait Conn: Unpin + Send + 'static {
+    /// Read into `buf` (0 at end of stream), or register the waker.
     fn poll_read(&mut self, cx: &mut Context<'_>, buf: &mut [u8]) -> Poll<io::Result<usize>>;
+    /// Write some of `buf`, or register the waker.
     fn poll_write(&mut self, cx: &mut Context<'_>, buf: &[u8]) -> Poll<io::Result<usize>>;
 }
 
-async fn read<C: Conn>(c: &mut C, buf: &mut [u8]) -> io::Result<usize> {
+/// Read into `buf`: the byte count, 0 at end of stream.
+pub(crate) async fn read<C: Conn>(c: &mut C, buf: &mut [u8]) -> io::Result<usize> {
     poll_fn(|cx| c.poll_read(cx, buf)).await
 }
 
-async fn write_all<C: Conn>(c: &mut C, mut buf: &[u8]) -> io::Result<()> {
+/// Write all of `buf`.
+pub(crate) async fn write_all<C: Conn>(c: &mut C, mut buf: &[u8]) -> io::Result<()> {
     while !buf.is_empty() {
         let n = poll_fn(|cx| c.poll_write(cx, buf)).await?;
         if n == 0 {

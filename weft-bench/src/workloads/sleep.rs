@@ -218,7 +218,7 @@ fn on_smol(n: usize) -> (Duration, Duration) {
 }
 
 /// This process's peak resident set size since its `exec`, KiB (`VmHWM`).
-fn peak_rss_kib() -> Result<u64, String> {
+pub(crate) fn peak_rss_kib() -> Result<u64, String> {
     let status = std::fs::read_to_string("/proc/self/status")
         .map_err(|e| format!("reading /proc/self/status: {e}"))?;
     status
