@@ -1,6 +1,8 @@
 //! The connection code of the runtime servers, written once over [`Conn`]
 //! (a byte stream polled like any runtime's socket) and run unchanged on
-//! weft, tokio and smol. Each runtime only accepts and spawns.
+//! weft, tokio and smol. Each runtime only accepts and spawns. (The
+//! multi-thread flavour's servers, generic over the runtime, are
+//! [`crate::runtimes_mt::serve`].)
 
 #![forbid(unsafe_code)]
 
@@ -19,11 +21,11 @@ pub(crate) trait Conn: Unpin + Send + 'static {
     fn poll_write(&mut self, cx: &mut Context<'_>, buf: &[u8]) -> Poll<io::Result<usize>>;
 }
 
-async fn read<C: Conn>(c: &mut C, buf: &mut [u8]) -> io::Result<usize> {
+pub(crate) async fn read<C: Conn>(c: &mut C, buf: &mut [u8]) -> io::Result<usize> {
     poll_fn(|cx| c.poll_read(cx, buf)).await
 }
 
-async fn write_all<C: Conn>(c: &mut C, mut buf: &[u8]) -> io::Result<()> {
+pub(crate) async fn write_all<C: Conn>(c: &mut C, mut buf: &[u8]) -> io::Result<()> {
     while !buf.is_empty() {
         let n = poll_fn(|cx| c.poll_write(cx, buf)).await?;
         if n == 0 {
@@ -72,7 +74,7 @@ async fn http<C: Conn>(mut c: C) -> io::Result<()> {
 }
 
 /// One connection's task, on any runtime.
-async fn handle<C: Conn>(proto: Proto, c: C) {
+pub(crate) async fn handle<C: Conn>(proto: Proto, c: C) {
     let r = match proto {
         Proto::Echo => echo(c).await,
         Proto::Http => http(c).await,
@@ -88,11 +90,12 @@ async fn handle<C: Conn>(proto: Proto, c: C) {
 }
 
 /// Accept errors (`EMFILE`...) are reported and the loop goes on.
-fn accept_failed(e: &io::Error) {
+pub(crate) fn accept_failed(e: &io::Error) {
     eprintln!("weft-bench server: accept: {e}");
 }
 
-struct WeftConn(weft::net::TcpStream);
+/// weft's socket (current-thread and multi-thread runtimes alike).
+pub(crate) struct WeftConn(pub(crate) weft::net::TcpStream);
 
 impl Conn for WeftConn {
     fn poll_read(&mut self, cx: &mut Context<'_>, buf: &mut [u8]) -> Poll<io::Result<usize>> {
@@ -120,7 +123,8 @@ pub(crate) fn serve_weft(listener: TcpListener, proto: Proto) -> io::Result<()> 
     })
 }
 
-struct TokioConn(tokio::net::TcpStream);
+/// tokio's socket.
+pub(crate) struct TokioConn(pub(crate) tokio::net::TcpStream);
 
 impl Conn for TokioConn {
     fn poll_read(&mut self, cx: &mut Context<'_>, buf: &mut [u8]) -> Poll<io::Result<usize>> {
@@ -157,7 +161,8 @@ pub(crate) fn serve_tokio(listener: TcpListener, proto: Proto) -> io::Result<()>
     })
 }
 
-struct SmolConn(async_io::Async<std::net::TcpStream>);
+/// smol's socket (`async-io`).
+pub(crate) struct SmolConn(pub(crate) async_io::Async<std::net::TcpStream>);
 
 impl Conn for SmolConn {
     fn poll_read(&mut self, cx: &mut Context<'_>, buf: &mut [u8]) -> Poll<io::Result<usize>> {
