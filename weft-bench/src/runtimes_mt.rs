@@ -6,7 +6,8 @@
 //!
 //! In each, `block_on` runs its future on the calling thread, which is not
 //! one of the `N` workers (tokio's and weft's `Runtime::block_on`; for smol
-//! the caller only polls the future and the `N` threads run the tasks), so
+//! the caller only polls the future, with `futures_lite::future::block_on`,
+//! and the `N` threads run the tasks and drive `async-io`'s reactor), so
 //! a workload's "outside" spawns come from a thread that is not a worker
 //! and the work itself runs on exactly `N` threads.
 //!
@@ -268,7 +269,10 @@ impl MultiRuntime for SmolMt {
                 }
             }
             let _enter = SmolEnter::new(&ex);
-            let out = async_io::block_on(fut);
+            // Only polls `fut`: `futures_lite`'s `block_on`, unlike
+            // `async_io`'s, never drives the reactor, so the IO work stays
+            // on the N workers (as on tokio's and weft's `block_on` thread).
+            let out = futures_lite::future::block_on(fut);
             drop(stop);
             out
         })
