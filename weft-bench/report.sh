@@ -1,10 +1,12 @@
 #!/usr/bin/env bash
 # The full benchmark for the README: every workload on the CPU clock
 # (`--clock cpu`), the system-call counts, optionally the callgrind counts,
-# written to weft-bench/docs/bench.md, and the chart of weft's ratios to
-# tokio drawn into weft-bench/docs/bench.svg.
+# then the multi-thread flavour's table (`--flavor multi --workers
+# $WEFT_BENCH_WORKERS`, default 2), written to weft-bench/docs/bench.md,
+# and the chart of weft's current-thread ratios to tokio drawn into
+# weft-bench/docs/bench.svg.
 #
-#   weft-bench/report.sh                   # about 6 minutes on 2 cores
+#   weft-bench/report.sh                   # about 9 minutes on 2 cores
 #   weft-bench/report.sh --callgrind       # and instructions per message (+2 min)
 #   weft-bench/report.sh --rounds 5        # other ARGS go to every weft-bench run
 set -euo pipefail
@@ -27,6 +29,9 @@ weft-bench/syscalls.sh --markdown-out "$tmp/syscalls.md"
 if [ "$callgrind" = 1 ]; then
     weft-bench/callgrind.sh --markdown-out "$tmp/callgrind.md"
 fi
+workers="${WEFT_BENCH_WORKERS:-2}"
+weft-bench/run.sh --flavor multi --workers "$workers" --markdown-out "$tmp/multi.md" \
+    ${args[@]+"${args[@]}"}
 
 {
     echo "# weft-bench results"
@@ -51,7 +56,19 @@ fi
         cat "$tmp/callgrind.md"
     fi
     echo
-    echo "![weft / tokio per workload](bench.svg)"
+    echo "![weft / tokio per workload (current-thread)](bench.svg)"
+    echo
+    echo "## Multi-thread runtimes, $workers workers"
+    echo
+    echo "weft's and tokio's multi-thread runtimes with $workers workers each and smol's"
+    echo "\`Executor\` run by $workers threads, interleaved as above; each in-process"
+    echo "workload has a wall-time row and a \`CPU\` row (the process's CPU time,"
+    echo "every thread). The echo and http servers run on $workers workers pinned to"
+    echo "CPUs 0..$((workers - 1)); the header line says where the load generator ran"
+    echo "(on a 2-CPU machine it shares the servers' CPUs, so throughput and latency"
+    echo "there also measure the load). epoll-ref stays the single-thread loop."
+    echo
+    cat "$tmp/multi.md"
 } > "$out/bench.md"
 python3 weft-bench/chart.py "$out/bench.md" "$out/bench.svg"
 echo "report.sh: wrote $out/bench.md and $out/bench.svg" >&2

@@ -1,6 +1,6 @@
-//! Which CPUs this process may run on, and pinning it to one
-//! (`sched_getaffinity`/`sched_setaffinity`), so every runtime is measured
-//! on one core. `run.sh` pins with `taskset -c 1` instead; `--pin CPU` does
+//! Which CPUs this process may run on, and pinning it to one, or to a set
+//! for the multi-thread flavour (`sched_getaffinity`/`sched_setaffinity`),
+//! so every runtime is measured on the same cores. `run.sh` pins with `taskset -c 1` instead; `--pin CPU` does
 //! the same from inside.
 
 use std::io;
@@ -36,8 +36,20 @@ pub(crate) fn online_cpus() -> usize {
 
 /// Pin the calling thread (and the threads it starts later) to `cpu`.
 pub(crate) fn pin_to(cpu: usize) -> io::Result<()> {
+    pin_to_set(&[cpu])
+}
+
+/// Pin the calling thread (and the threads it starts later) to `cpus`
+/// (the multi-thread servers and benchmarks run on several).
+pub(crate) fn pin_to_set(cpus: &[usize]) -> io::Result<()> {
     let max = 8 * std::mem::size_of::<libc::cpu_set_t>();
-    if cpu >= max {
+    if cpus.is_empty() {
+        return Err(io::Error::new(
+            io::ErrorKind::InvalidInput,
+            "sched_setaffinity: no CPU to pin to",
+        ));
+    }
+    if let Some(&cpu) = cpus.iter().find(|&&c| c >= max) {
         return Err(io::Error::new(
             io::ErrorKind::InvalidInput,
             format!("sched_setaffinity: CPU {cpu} is out of range (< {max})"),
@@ -45,8 +57,10 @@ pub(crate) fn pin_to(cpu: usize) -> io::Result<()> {
     }
     // SAFETY: as in `allowed_cpus`, all zeroes is a valid empty set.
     let mut set: libc::cpu_set_t = unsafe { std::mem::zeroed() };
-    // SAFETY: `cpu < max` was checked above, so the bit is inside `set`.
-    unsafe { libc::CPU_SET(cpu, &mut set) };
+    for &cpu in cpus {
+        // SAFETY: every `cpu < max` was checked above, so the bit is inside `set`.
+        unsafe { libc::CPU_SET(cpu, &mut set) };
+    }
     // SAFETY: `set` is a live `cpu_set_t` of the size we pass; pid 0 means
     // the calling thread.
     let rc = unsafe { libc::sched_setaffinity(0, std::mem::size_of::<libc::cpu_set_t>(), &set) };
@@ -54,10 +68,44 @@ pub(crate) fn pin_to(cpu: usize) -> io::Result<()> {
         let e = io::Error::last_os_error();
         return Err(io::Error::new(
             e.kind(),
-            format!("sched_setaffinity to CPU {cpu}: {e}"),
+            format!("sched_setaffinity to CPUs {}: {e}", format_cpus(cpus)),
         ));
     }
     Ok(())
+}
+
+/// A CPU list as `taskset -c` and the child arguments write it: `0,1,3`.
+pub(crate) fn format_cpus(cpus: &[usize]) -> String {
+    let v: Vec<String> = cpus.iter().map(usize::to_string).collect();
+    v.join(",")
+}
+
+/// A CPU list `0,1,3` or with ranges, `0-2,5`.
+pub(crate) fn parse_cpus(s: &str) -> Result<Vec<usize>, String> {
+    let num = |v: &str| {
+        v.trim()
+            .parse::<usize>()
+            .map_err(|_| format!("'{v}' in the CPU list '{s}' is not a CPU number"))
+    };
+    let mut out = Vec::new();
+    for part in s.split(',').filter(|p| !p.trim().is_empty()) {
+        match part.split_once('-') {
+            Some((a, b)) => {
+                let (a, b) = (num(a)?, num(b)?);
+                if a > b {
+                    return Err(format!("'{part}' in the CPU list '{s}' is an empty range"));
+                }
+                out.extend(a..=b);
+            }
+            None => out.push(num(part)?),
+        }
+    }
+    if out.is_empty() {
+        return Err(format!("the CPU list '{s}' names no CPU"));
+    }
+    out.sort_unstable();
+    out.dedup();
+    Ok(out)
 }
 
 #[cfg(test)]
@@ -88,6 +136,29 @@ mod tests {
     #[test]
     fn the_machine_has_cpus_online() {
         assert!(online_cpus() >= allowed_cpus().unwrap().len());
+    }
+
+    #[test]
+    fn pinning_to_a_set_allows_each_of_them() {
+        let cpus = allowed_cpus().unwrap();
+        let after = std::thread::spawn(move || {
+            pin_to_set(&cpus).unwrap();
+            allowed_cpus().unwrap()
+        })
+        .join()
+        .unwrap();
+        assert_eq!(after, allowed_cpus().unwrap());
+        assert!(pin_to_set(&[]).is_err());
+    }
+
+    #[test]
+    fn cpu_lists_are_read_and_written() {
+        assert_eq!(parse_cpus("1").unwrap(), [1]);
+        assert_eq!(parse_cpus("3,0-1").unwrap(), [0, 1, 3]);
+        assert_eq!(format_cpus(&[0, 1, 3]), "0,1,3");
+        assert!(parse_cpus("").is_err());
+        assert!(parse_cpus("2-1").is_err());
+        assert!(parse_cpus("x").is_err());
     }
 
     #[test]

@@ -15,6 +15,7 @@ mod http;
 mod net_load;
 mod report;
 mod runtimes;
+mod runtimes_mt;
 mod servers;
 mod workloads;
 
@@ -23,14 +24,15 @@ use std::time::{Instant, SystemTime, UNIX_EPOCH};
 
 use clock::Clock;
 use report::{fmt_value, Results, COLUMNS};
-use workloads::{Config, Entry};
+use workloads::{Config, Entry, Flavor};
 
 #[global_allocator]
 static GLOBAL: alloc::CountingAlloc = alloc::CountingAlloc;
 
 const USAGE: &str = "\
-usage: weft-bench [--rounds N] [--warmup N] [--quick] [--only NAME[,NAME...]] [--pin CPU]
-                  [--clock wall|cpu] [--markdown-out FILE] [--list]
+usage: weft-bench [--rounds N] [--warmup N] [--quick] [--only NAME[,NAME...]] [--pin CPUS]
+                  [--clock wall|cpu] [--flavor current|multi] [--workers N]
+                  [--markdown-out FILE] [--list]
 
 Runs each workload on weft, tokio and smol (current-thread each), interleaved,
 and prints a markdown table of the medians with their ratios to tokio's. The
@@ -41,10 +43,18 @@ weft's ratio to it. `syscalls` and `callgrind` run only when --only names them.
   --warmup N   unmeasured rounds run first (default 1; 0 with --quick)
   --quick      tiny sizes, a smoke run of a few seconds
   --only NAMES run only these workloads (comma-separated, or repeat --only)
-  --pin CPU    pin to this CPU with sched_setaffinity (run.sh uses taskset -c 1)
+  --pin CPUS   pin to these CPUs (1, or 0,1 or 0-1) with sched_setaffinity
+               (run.sh uses taskset: CPU 1, or CPUs 0..N-1 for --workers N)
   --clock C    report per-operation times on the wall clock (default) or
                on this thread's CPU clock (cpu: leaves out the time other
-               processes held the CPU, for a busy machine)
+               processes held the CPU, for a busy machine); the multi
+               flavour reports both, its CPU rows the whole process's
+  --flavor F   current (default): each library's current-thread runtime;
+               multi: weft's and tokio's multi-thread runtimes and smol's
+               Executor on N threads, the in-process workloads spawn,
+               spawn-inside, yield, ping-pong, chain, echo-inproc, and the
+               echo and http servers on N workers (epoll-ref stays one thread)
+  --workers N  worker threads of the multi flavour (default: the CPUs online)
   --markdown-out FILE
                also write the header line, the table and the command to FILE
   --list       list the workloads and exit
@@ -57,8 +67,9 @@ struct Args {
     warmup: Option<usize>,
     quick: bool,
     only: Vec<String>,
-    pin: Option<usize>,
+    pin: Option<Vec<usize>>,
     clock: Clock,
+    flavor: Flavor,
     markdown_out: Option<String>,
     list: bool,
     help: bool,
@@ -72,10 +83,13 @@ fn parse_args(args: impl IntoIterator<Item = String>) -> Result<Args, String> {
         only: Vec::new(),
         pin: None,
         clock: Clock::Wall,
+        flavor: Flavor::Current,
         markdown_out: None,
         list: false,
         help: false,
     };
+    let mut multi = false;
+    let mut workers = None;
     let mut it = args.into_iter();
     while let Some(arg) = it.next() {
         // Accept both `--flag value` and `--flag=value`.
@@ -108,7 +122,23 @@ fn parse_args(args: impl IntoIterator<Item = String>) -> Result<Args, String> {
                     .filter(|s| !s.is_empty())
                     .map(str::to_string),
             ),
-            "--pin" => out.pin = Some(number("--pin", value("--pin")?)?),
+            "--pin" => out.pin = Some(affinity::parse_cpus(&value("--pin")?)?),
+            "--flavor" => {
+                multi = match value("--flavor")?.as_str() {
+                    "current" | "current_thread" => false,
+                    "multi" | "multi_thread" => true,
+                    other => {
+                        return Err(format!("--flavor: '{other}' is neither current nor multi"))
+                    }
+                }
+            }
+            "--workers" => {
+                let n = number("--workers", value("--workers")?)?;
+                if n == 0 {
+                    return Err("--workers must be at least 1".into());
+                }
+                workers = Some(n);
+            }
             "--clock" => {
                 out.clock = match value("--clock")?.as_str() {
                     "wall" => Clock::Wall,
@@ -122,6 +152,13 @@ fn parse_args(args: impl IntoIterator<Item = String>) -> Result<Args, String> {
             other => return Err(format!("unknown argument '{other}'")),
         }
     }
+    out.flavor = match (multi, workers) {
+        (false, None) => Flavor::Current,
+        (false, Some(_)) => return Err("--workers needs --flavor multi".into()),
+        (true, n) => Flavor::Multi {
+            workers: n.unwrap_or_else(|| affinity::online_cpus().max(1)),
+        },
+    };
     Ok(out)
 }
 
@@ -160,6 +197,22 @@ fn cpu_model() -> String {
         .unwrap_or_else(|| "unknown CPU".to_string())
 }
 
+/// The header's words on the multi flavour: workers, and where the
+/// servers and the load generator run. Empty for the current flavour.
+fn flavor_note(flavor: Flavor, cpus: &[usize]) -> String {
+    let Flavor::Multi { workers } = flavor else {
+        return String::new();
+    };
+    let load = match (0..affinity::online_cpus()).find(|c| !cpus.contains(c)) {
+        Some(c) => format!("the load generator on CPU {c}"),
+        None => "the load generator shares those CPUs (no other is online)".to_string(),
+    };
+    format!(
+        "multi-thread flavour, {workers} workers (smol: an Executor run by {workers} threads); \
+         in-process workloads and servers on CPUs {cpus:?}, {load}; epoll-ref single-threaded; "
+    )
+}
+
 fn main() -> ExitCode {
     // A child measurement (`--child KIND ...`), run in its own process.
     let argv: Vec<String> = std::env::args().skip(1).collect();
@@ -177,7 +230,7 @@ fn main() -> ExitCode {
         print!("{USAGE}");
         return ExitCode::SUCCESS;
     }
-    let selected = match select(workloads::all(), &args.only) {
+    let selected = match select(workloads::for_flavor(args.flavor), &args.only) {
         Ok(s) => s,
         Err(e) => {
             eprintln!("weft-bench: {e}");
@@ -190,9 +243,9 @@ fn main() -> ExitCode {
         }
         return ExitCode::SUCCESS;
     }
-    if let Some(cpu) = args.pin {
-        if let Err(e) = affinity::pin_to(cpu) {
-            eprintln!("weft-bench: cannot pin to CPU {cpu}: {e}");
+    if let Some(cpus) = &args.pin {
+        if let Err(e) = affinity::pin_to_set(cpus) {
+            eprintln!("weft-bench: cannot pin: {e}");
             return ExitCode::FAILURE;
         }
     }
@@ -203,27 +256,38 @@ fn main() -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    if cpus.len() != 1 {
+    let want = match args.flavor {
+        Flavor::Current => 1,
+        Flavor::Multi { workers } => workers.min(affinity::online_cpus()).max(1),
+    };
+    if cpus.len() != want {
         eprintln!(
-            "weft-bench: warning: not pinned to one CPU (allowed: {cpus:?}); \
-             use run.sh, `taskset -c 1` or --pin 1"
+            "weft-bench: warning: pinned to {} CPUs (allowed: {cpus:?}), not {want}; \
+             use run.sh, `taskset -c 1` or --pin 1 (--pin 0-{} for --workers {want})",
+            cpus.len(),
+            want - 1
         );
     }
 
     let cfg = Config {
         quick: args.quick,
         clock: args.clock,
+        flavor: args.flavor,
     };
     let warmup = args.warmup.unwrap_or(if args.quick { 0 } else { 1 });
     let now = SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .map_or(0, |d| d.as_secs());
     let header = format!(
-        "weft-bench {}: {} rounds (+{warmup} warm-up), {} sizes, {} clock, {}, CPUs {cpus:?} of {}, {} ({})",
+        "weft-bench {}: {}{} rounds (+{warmup} warm-up), {} sizes, {} clock, {}, CPUs {cpus:?} of {}, {} ({})",
         report::utc_date(now),
+        flavor_note(args.flavor, &cpus),
         args.rounds,
         if args.quick { "quick" } else { "full" },
-        args.clock.name(),
+        match args.flavor {
+            Flavor::Current => args.clock.name(),
+            Flavor::Multi { .. } => "wall and process-CPU",
+        },
         if cfg!(debug_assertions) {
             "DEBUG BUILD"
         } else {
@@ -266,7 +330,15 @@ fn main() -> ExitCode {
             eprintln!("{}", line.trim_end_matches(','));
         }
     }
-    let table = results.table();
+    let table = match args.flavor {
+        Flavor::Current => results.table(),
+        Flavor::Multi { .. } => results.table_labeled([
+            runtimes_mt::RUNTIMES[0],
+            runtimes_mt::RUNTIMES[1],
+            runtimes_mt::RUNTIMES[2],
+            report::COLUMNS[report::FLOOR],
+        ]),
+    };
     print!("{table}");
     let noise: Vec<String> = COLUMNS
         .iter()
@@ -331,7 +403,8 @@ mod tests {
         assert_eq!(a.rounds, 5);
         assert!(a.quick);
         assert_eq!(a.only, ["spawn", "wake", "yield"]);
-        assert_eq!(a.pin, Some(1));
+        assert_eq!(a.pin, Some(vec![1]));
+        assert_eq!(a.flavor, Flavor::Current);
         assert_eq!(a.warmup, Some(0));
     }
 
@@ -342,6 +415,27 @@ mod tests {
         assert!(parse("--rounds").is_err());
         assert!(parse("--frobnicate").is_err());
         assert!(parse("--clock sundial").is_err());
+        assert!(parse("--flavor tepid").is_err());
+        assert!(parse("--workers 2").is_err());
+        assert!(parse("--flavor multi --workers 0").is_err());
+    }
+
+    #[test]
+    fn flavors_and_workers() {
+        assert_eq!(
+            parse("--flavor multi --workers 3").unwrap().flavor,
+            Flavor::Multi { workers: 3 }
+        );
+        assert_eq!(
+            parse("--workers=2 --flavor=multi_thread").unwrap().flavor,
+            Flavor::Multi { workers: 2 }
+        );
+        let Flavor::Multi { workers } = parse("--flavor multi").unwrap().flavor else {
+            panic!("not multi");
+        };
+        assert_eq!(workers, affinity::online_cpus().max(1));
+        assert_eq!(parse("--flavor current").unwrap().flavor, Flavor::Current);
+        assert_eq!(parse("--pin 0-1").unwrap().pin, Some(vec![0, 1]));
     }
 
     #[test]
@@ -359,5 +453,23 @@ mod tests {
         assert!(default.contains(&"echo") && !default.contains(&"syscalls"));
         let s = select(workloads::all(), &["syscalls".into()]).unwrap();
         assert_eq!(s.len(), 1);
+        let multi: Vec<&str> = select(workloads::all_multi(), &[])
+            .unwrap()
+            .iter()
+            .map(|w| w.name)
+            .collect();
+        assert_eq!(
+            multi,
+            [
+                "spawn",
+                "spawn-inside",
+                "yield",
+                "ping-pong",
+                "chain",
+                "echo-inproc",
+                "echo",
+                "http"
+            ]
+        );
     }
 }

@@ -56,23 +56,29 @@ impl Results {
     /// epoll reference has figures — weft's ratio to it on the rows that
     /// ask for one (CPU time, system calls, instructions per message).
     pub(crate) fn table(&self) -> String {
+        self.table_labeled(COLUMNS)
+    }
+
+    /// [`Results::table`] with other names for the columns (the
+    /// multi-thread flavour's `weft-mt`, `tokio-mt`, `smol-mt`).
+    pub(crate) fn table_labeled(&self, labels: [&str; COLUMNS.len()]) -> String {
         let floor = self.rows.iter().any(|r| !r.values[FLOOR].is_empty());
         let shown = if floor { COLUMNS.len() } else { RUNTIMES.len() };
         let mut out = String::new();
         let mut head = String::from("| workload | unit |");
         let mut rule = String::from("|---|---|");
-        for c in &COLUMNS[..shown] {
+        for c in &labels[..shown] {
             let _ = write!(head, " {c} |");
             rule.push_str("---:|");
         }
-        for (i, rt) in RUNTIMES.iter().enumerate() {
+        for (i, rt) in labels[..RUNTIMES.len()].iter().enumerate() {
             if i != REFERENCE {
-                let _ = write!(head, " {rt} / {} |", RUNTIMES[REFERENCE]);
+                let _ = write!(head, " {rt} / {} |", labels[REFERENCE]);
                 rule.push_str("---:|");
             }
         }
         if floor {
-            let _ = write!(head, " {} / {} |", RUNTIMES[0], COLUMNS[FLOOR]);
+            let _ = write!(head, " {} / {} |", labels[0], labels[FLOOR]);
             rule.push_str("---:|");
         }
         let _ = writeln!(out, "{head}\n{rule}");
@@ -200,6 +206,20 @@ mod tests {
             "| spawn | ns/task | 100 | 200 | 300 | 0.50× | 1.50× |"
         );
         assert_eq!(lines.len(), 3);
+    }
+
+    #[test]
+    fn columns_can_be_renamed() {
+        let mut r = Results::default();
+        r.record(0, &[Sample::new("yield", "ns", 3.0)]);
+        r.record(1, &[Sample::new("yield", "ns", 2.0)]);
+        let t = r.table_labeled(["weft-mt", "tokio-mt", "smol-mt", "epoll-ref"]);
+        let lines: Vec<&str> = t.lines().collect();
+        assert_eq!(
+            lines[0],
+            "| workload | unit | weft-mt | tokio-mt | smol-mt | weft-mt / tokio-mt | smol-mt / tokio-mt |"
+        );
+        assert_eq!(lines[2], "| yield | ns | 3.00 | 2.00 | - | 1.50× | - |");
     }
 
     #[test]

@@ -1,6 +1,8 @@
 //! The connection code of the runtime servers, written once over [`Conn`]
 //! (a byte stream polled like any runtime's socket) and run unchanged on
-//! weft, tokio and smol. Each runtime only accepts and spawns.
+//! weft, tokio and smol. Each runtime only accepts and spawns. (The
+//! multi-thread flavour's servers, generic over the runtime, are
+//! [`crate::runtimes_mt::serve`].)
 
 #![forbid(unsafe_code)]
 
@@ -76,7 +78,7 @@ async fn http<C: Conn>(mut c: C) -> io::Result<()> {
 }
 
 /// One connection's task, on any runtime.
-async fn handle<C: Conn>(proto: Proto, c: C) {
+pub(crate) async fn handle<C: Conn>(proto: Proto, c: C) {
     let r = match proto {
         Proto::Echo => echo(c).await,
         Proto::Http => http(c).await,
@@ -92,11 +94,12 @@ async fn handle<C: Conn>(proto: Proto, c: C) {
 }
 
 /// Accept errors (`EMFILE`...) are reported and the loop goes on.
-fn accept_failed(e: &io::Error) {
+pub(crate) fn accept_failed(e: &io::Error) {
     eprintln!("weft-bench server: accept: {e}");
 }
 
-struct WeftConn(weft::net::TcpStream);
+/// weft's socket (current-thread and multi-thread runtimes alike).
+pub(crate) struct WeftConn(pub(crate) weft::net::TcpStream);
 
 impl Conn for WeftConn {
     fn poll_read(&mut self, cx: &mut Context<'_>, buf: &mut [u8]) -> Poll<io::Result<usize>> {
@@ -124,7 +127,8 @@ pub(crate) fn serve_weft(listener: TcpListener, proto: Proto) -> io::Result<()> 
     })
 }
 
-struct TokioConn(tokio::net::TcpStream);
+/// tokio's socket.
+pub(crate) struct TokioConn(pub(crate) tokio::net::TcpStream);
 
 impl Conn for TokioConn {
     fn poll_read(&mut self, cx: &mut Context<'_>, buf: &mut [u8]) -> Poll<io::Result<usize>> {
@@ -161,7 +165,8 @@ pub(crate) fn serve_tokio(listener: TcpListener, proto: Proto) -> io::Result<()>
     })
 }
 
-struct SmolConn(async_io::Async<std::net::TcpStream>);
+/// smol's socket (`async-io`).
+pub(crate) struct SmolConn(pub(crate) async_io::Async<std::net::TcpStream>);
 
 impl Conn for SmolConn {
     fn poll_read(&mut self, cx: &mut Context<'_>, buf: &mut [u8]) -> Poll<io::Result<usize>> {

@@ -3,8 +3,10 @@
 //! [`conn`]) and [`epoll_ref`], a hand-written edge-triggered epoll loop
 //! with no runtime, the reference none of them can beat.
 //!
-//! A server runs in its own process (`--child server PROTO SERVER CPU`),
-//! pinned to `CPU`. It binds 127.0.0.1 on a free port with a backlog of
+//! A server runs in its own process (`--child server PROTO SERVER CPUS
+//! WORKERS`), pinned to `CPUS` (a list, or `-`). `WORKERS` 0 runs the
+//! runtime's current-thread flavour; N > 0 its multi-thread one with N
+//! workers ([`crate::runtimes_mt::serve`]); `epoll-ref` ignores it. It binds 127.0.0.1 on a free port with a backlog of
 //! [`BACKLOG`], prints `listening PORT`, and serves until its stdin closes.
 //! A control thread reads stdin: each `mark` line is answered with
 //! `cpu NANOS`, the process's CPU time so far (`getrusage(RUSAGE_SELF)`,
@@ -52,12 +54,16 @@ fn control() -> ! {
 }
 
 fn run(args: &[String]) -> Result<(), String> {
-    let [proto, server, cpu] = args else {
-        return Err(format!("expected PROTO SERVER CPU, got {args:?}"));
+    let [proto, server, cpus, workers] = args else {
+        return Err(format!("expected PROTO SERVER CPUS WORKERS, got {args:?}"));
     };
     let proto = Proto::parse(proto)?;
-    if let Ok(cpu) = cpu.parse::<usize>() {
-        if let Err(e) = crate::affinity::pin_to(cpu) {
+    let workers: usize = workers
+        .parse()
+        .map_err(|_| format!("WORKERS: '{workers}' is not a number"))?;
+    if cpus != "-" {
+        let cpus = crate::affinity::parse_cpus(cpus)?;
+        if let Err(e) = crate::affinity::pin_to_set(&cpus) {
             eprintln!("weft-bench server: not pinned: {e}");
         }
     }
@@ -77,6 +83,17 @@ fn run(args: &[String]) -> Result<(), String> {
         writeln!(out, "listening {port}")
             .and_then(|()| out.flush())
             .map_err(|e| format!("writing to stdout: {e}"))?;
+    }
+    if workers > 0 && server != "epoll-ref" {
+        return match crate::runtimes_mt::serve_named(server, listener, proto, workers) {
+            Some(r) => {
+                r.map_err(|e| format!("{server} {} server ({workers} workers): {e}", proto.name()))
+            }
+            None => Err(format!(
+                "no server named '{server}' ({})",
+                SERVERS.join(", ")
+            )),
+        };
     }
     let r = match server.as_str() {
         "weft" => conn::serve_weft(listener, proto),

@@ -9,12 +9,34 @@
 use crate::clock::{Clock, Elapsed};
 use crate::runtimes::{self, Runtime};
 
+pub(crate) mod multi;
 mod net;
 pub(crate) mod seed;
 pub(crate) mod sleep;
 mod spawn;
 mod wake;
 mod yield_now;
+
+/// Which runtime of each library the columns run.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Flavor {
+    /// weft's and tokio's current-thread runtimes, smol's `LocalExecutor`.
+    Current,
+    /// weft's and tokio's multi-thread runtimes and smol's `Executor`, each
+    /// with this many worker threads ([`multi`]).
+    Multi { workers: usize },
+}
+
+impl Flavor {
+    /// The worker count a child server is told: 0 for the current-thread
+    /// flavour.
+    pub(crate) fn workers(self) -> usize {
+        match self {
+            Flavor::Current => 0,
+            Flavor::Multi { workers } => workers,
+        }
+    }
+}
 
 /// Settings shared by every workload.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -23,6 +45,8 @@ pub(crate) struct Config {
     pub(crate) quick: bool,
     /// The clock per-operation times are reported on.
     pub(crate) clock: Clock,
+    /// Which runtimes run: `--flavor`, `--workers`.
+    pub(crate) flavor: Flavor,
 }
 
 impl Config {
@@ -139,6 +163,23 @@ pub(crate) fn all() -> Vec<Entry> {
     v
 }
 
+/// Every workload of the multi-thread flavour (`--flavor multi`), in the
+/// order they run: [`multi`]'s in-process ones, then `echo` and `http`
+/// (whose servers follow the flavour).
+pub(crate) fn all_multi() -> Vec<Entry> {
+    let mut v = multi::entries();
+    v.extend(net::entries());
+    v
+}
+
+/// The workloads of a flavour.
+pub(crate) fn for_flavor(flavor: Flavor) -> Vec<Entry> {
+    match flavor {
+        Flavor::Current => all(),
+        Flavor::Multi { .. } => all_multi(),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -150,6 +191,7 @@ mod tests {
         let cfg = Config {
             quick: true,
             clock: Clock::Cpu,
+            flavor: Flavor::Current,
         };
         for w in all().into_iter().filter(|w| !w.opt_in) {
             for (col, run) in w.runs {
@@ -175,11 +217,39 @@ mod tests {
         }
     }
 
+    /// The same for the multi-thread flavour with two workers: the
+    /// in-process workloads and the echo and http servers of each runtime.
+    #[test]
+    fn every_multi_thread_workload_runs_on_every_runtime() {
+        let cfg = Config {
+            quick: true,
+            clock: Clock::Wall,
+            flavor: Flavor::Multi { workers: 2 },
+        };
+        for w in all_multi().into_iter().filter(|w| !w.opt_in) {
+            for (col, run) in w.runs {
+                let rt = crate::report::COLUMNS[col];
+                let samples = run(&cfg);
+                assert!(!samples.is_empty(), "{} on {rt}: no samples", w.name);
+                for s in samples {
+                    assert!(
+                        s.value.is_finite() && s.value > 0.0,
+                        "{} on {rt} (multi): {} = {}",
+                        w.name,
+                        s.metric,
+                        s.value
+                    );
+                }
+            }
+        }
+    }
+
     #[test]
     fn names_are_unique() {
-        let all = all();
-        for (i, a) in all.iter().enumerate() {
-            assert!(all[i + 1..].iter().all(|b| b.name != a.name), "{}", a.name);
+        for all in [all(), all_multi()] {
+            for (i, a) in all.iter().enumerate() {
+                assert!(all[i + 1..].iter().all(|b| b.name != a.name), "{}", a.name);
+            }
         }
     }
 }

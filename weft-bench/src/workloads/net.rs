@@ -1,6 +1,10 @@
 //! `echo` and `http`: a server in one process, pinned to the benchmark's
 //! CPU, and the load generator ([`crate::net_load`]) in another, pinned to
-//! a different CPU; each server column ([`SERVERS`]) in turn. Also
+//! a different CPU; each server column ([`SERVERS`]) in turn. Under
+//! `--flavor multi --workers N` the runtime servers run their multi-thread
+//! runtime with N workers, pinned to the benchmark's N CPUs (the load
+//! shares them when no other CPU is online); `epoll-ref` stays the
+//! single-thread loop. Also
 //! `syscalls` and `callgrind` (opt-in): the `echo` server at C = 64 under
 //! `strace -f -c` or `valgrind --tool=callgrind` for a fixed number of
 //! round trips, counting system calls or user-space instructions per
@@ -106,17 +110,20 @@ fn callgrind<const S: usize>(cfg: &Config) -> Vec<Sample> {
     }
 }
 
-/// The server's CPU and the load's: the benchmark's own CPU if it is
-/// pinned to one, and another online CPU. Unpinned both when the benchmark
-/// is not pinned (e.g. under `cargo test`).
-pub(crate) fn cpus() -> (Option<usize>, Option<usize>) {
+/// The server's CPUs and the load's: the CPUs the benchmark is pinned to
+/// (one, or `0..N` for `--workers N`), and the first online CPU outside
+/// them; `None` for the load when there is none (then it runs where the
+/// benchmark may, sharing the server's CPUs: `--workers 2` on a 2-CPU
+/// machine). Both unpinned when the benchmark is not pinned at all (e.g.
+/// under `cargo test`).
+pub(crate) fn cpus() -> (Option<Vec<usize>>, Option<usize>) {
     let allowed = crate::affinity::allowed_cpus().unwrap_or_default();
-    let server = match allowed[..] {
-        [one] => Some(one),
-        _ => None,
-    };
-    let load = server.and_then(|s| (0..crate::affinity::online_cpus()).find(|&c| c != s));
-    (server, load)
+    let online = crate::affinity::online_cpus();
+    if allowed.is_empty() || (allowed.len() > 1 && allowed.len() >= online) {
+        return (None, None);
+    }
+    let load = (0..online).find(|c| !allowed.contains(c));
+    (Some(allowed), load)
 }
 
 fn throughput(cfg: &Config, server: &str, proto: Proto, conns: &[usize]) -> Vec<Sample> {
@@ -127,7 +134,7 @@ fn throughput(cfg: &Config, server: &str, proto: Proto, conns: &[usize]) -> Vec<
             max_time: Duration::from_millis(cfg.size(2_000, 100) as u64),
             max_count: 5_000_000,
         };
-        let m = match measure(server, proto, c, timing, &[]) {
+        let m = match measure(cfg, server, proto, c, timing, &[]) {
             Ok(m) => m,
             Err(e) => panic!("{} c={c} on {server}: {e}", proto.name()),
         };
@@ -280,22 +287,28 @@ fn number<T: std::str::FromStr>(what: &str, s: &str) -> Result<T, String> {
 
 /// Run `server` (under `wrapper`, if any) and the load against it once.
 fn measure(
+    cfg: &Config,
     server: &str,
     proto: Proto,
     conns: usize,
     t: Timing,
     wrapper: &[String],
 ) -> Result<Measured, String> {
-    let (server_cpu, load_cpu) = cpus();
-    let cpu_arg = |c: Option<usize>| c.map_or_else(|| "-".to_string(), |c| c.to_string());
+    let (server_cpus, load_cpu) = cpus();
+    let workers = cfg.flavor.workers();
+    let what = match workers {
+        0 => format!("{server} server"),
+        n => format!("{server} server ({n} workers)"),
+    };
     let mut srv = Proc::start(
-        format!("{server} server"),
+        what,
         wrapper,
         &[
             "server".into(),
             proto.name().into(),
             server.into(),
-            cpu_arg(server_cpu),
+            server_cpus.map_or_else(|| "-".to_string(), |c| crate::affinity::format_cpus(&c)),
+            workers.to_string(),
         ],
     )?;
     let port: u16 = number("port", &srv.expect("listening")?)?;
@@ -337,7 +350,7 @@ fn counted_run(cfg: &Config, server: &str, wrapper: &[String]) -> Result<(usize,
         max_time: Duration::from_secs(120),
         max_count: cfg.size(20_000, 1_000) as u64,
     };
-    let m = measure(server, Proto::Echo, conns, timing, wrapper)?;
+    let m = measure(cfg, server, Proto::Echo, conns, timing, wrapper)?;
     Ok((conns, m.total))
 }
 
@@ -508,6 +521,7 @@ mod tests {
         let cfg = Config {
             quick: true,
             clock: Clock::Cpu,
+            flavor: crate::workloads::Flavor::Current,
         };
         let v = count_syscalls(&cfg, "epoll-ref").unwrap();
         // At least a read and a write per message, and not hundreds.

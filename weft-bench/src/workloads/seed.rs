@@ -84,7 +84,9 @@ impl Workload for Seed {
                 (Shape::OneLoop, 9_000, Some(DEEP_BACKLOG)),
             ]
         };
-        let (server_cpu, client_cpu) = super::net::cpus();
+        let (server_cpus, client_cpu) = super::net::cpus();
+        // One loop, one CPU: the first the server may use.
+        let server_cpu = server_cpus.and_then(|c| c.first().copied());
         let mut out = Vec::new();
         for &(shape, n, backlog) in shapes {
             let spec = Spec {
