@@ -57,6 +57,16 @@ pub(crate) fn main(args: &[String]) -> Option<ExitCode> {
     })
 }
 
+/// The numbers of the line of `out` that starts with `tag` (a child's
+/// result line): `None` if there is no such line or a field is not a number.
+pub(crate) fn result_numbers(out: &str, tag: &str) -> Option<Vec<u64>> {
+    let line = out.lines().find_map(|l| l.trim().strip_prefix(tag))?;
+    line.split_whitespace()
+        .map(str::parse)
+        .collect::<Result<_, _>>()
+        .ok()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

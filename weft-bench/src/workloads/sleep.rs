@@ -81,14 +81,7 @@ impl Figures {
 
     /// The figures from the child's output: the line starting with [`RESULT_TAG`].
     fn from_output(out: &str) -> Option<Figures> {
-        let line = out
-            .lines()
-            .find_map(|l| l.trim().strip_prefix(RESULT_TAG))?;
-        let v: Vec<u64> = line
-            .split_whitespace()
-            .map(str::parse)
-            .collect::<Result<_, _>>()
-            .ok()?;
+        let v = crate::child::result_numbers(out, RESULT_TAG)?;
         match v[..] {
             [wall, cpu, peak_kib, base_kib] => Some(Figures {
                 wall: Duration::from_nanos(wall),

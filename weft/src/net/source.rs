@@ -128,3 +128,18 @@ pub(crate) fn total_len(bufs: &[std::io::IoSlice<'_>]) -> usize {
 pub(crate) fn total_len_mut(bufs: &[std::io::IoSliceMut<'_>]) -> usize {
     bufs.iter().map(|b| b.len()).sum()
 }
+
+impl<T: AsRawFd + std::os::fd::AsFd> Source<T> {
+    /// Wait until a socket whose non-blocking `connect` is in progress is connected (the
+    /// poller reports it writable), then hand back the connect's outcome (`SO_ERROR`).
+    pub(crate) async fn connected(&self) -> io::Result<()> {
+        poll_fn(|cx| {
+            std::task::ready!(self.poll_ready(cx, Direction::Write))?;
+            Poll::Ready(match socket2::SockRef::from(&self.io).take_error() {
+                Ok(None) => Ok(()),
+                Ok(Some(e)) | Err(e) => Err(e),
+            })
+        })
+        .await
+    }
+}

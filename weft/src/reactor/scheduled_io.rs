@@ -215,30 +215,20 @@ impl ScheduledIo {
     /// have sent anything yet. Safe with both backends: epoll reports, when a source is added,
     /// a state that was already true; poll(2) reports it at the next poll once armed.
     pub(crate) fn forget_assumed(&self, ready: Ready) {
-        let clear = ready.intersection(Ready::CLEARABLE).bits() as usize;
-        let mut cur = self.readiness.load(Ordering::Acquire);
-        while tick_of(cur) == 0 && cur & clear != 0 {
-            match self.readiness.compare_exchange_weak(
-                cur,
-                cur & !clear,
-                Ordering::AcqRel,
-                Ordering::Acquire,
-            ) {
-                Ok(_) => return,
-                Err(actual) => cur = actual,
-            }
-        }
+        self.clear_at_tick(0, ready);
     }
 
     /// After `WouldBlock`: clears the clearable flags of `ev` if no dispatch touched this
     /// source since `ev` was read (same tick).
     pub(crate) fn clear_readiness(&self, ev: ReadyEvent) {
-        let clear = ev.ready.intersection(Ready::CLEARABLE).bits() as usize;
+        self.clear_at_tick(ev.tick, ev.ready);
+    }
+
+    /// Clears the clearable flags of `ready` while the word still carries `tick`.
+    fn clear_at_tick(&self, tick: usize, ready: Ready) {
+        let clear = ready.intersection(Ready::CLEARABLE).bits() as usize;
         let mut cur = self.readiness.load(Ordering::Acquire);
-        loop {
-            if tick_of(cur) != ev.tick || cur & clear == 0 {
-                return;
-            }
+        while tick_of(cur) == tick && cur & clear != 0 {
             match self.readiness.compare_exchange_weak(
                 cur,
                 cur & !clear,

@@ -6,7 +6,7 @@ use std::future::poll_fn;
 use std::io::{self, IoSlice, IoSliceMut, Read};
 use std::net::{Shutdown, SocketAddr};
 use std::os::fd::{AsFd, AsRawFd, BorrowedFd, RawFd};
-use std::task::{ready, Context, Poll};
+use std::task::{Context, Poll};
 use std::time::Duration;
 
 use socket2::{Domain, Protocol, SockRef, Socket, Type};
@@ -382,15 +382,11 @@ async fn connect_one(addr: SocketAddr) -> io::Result<TcpStream> {
         Ready::READABLE | Ready::WRITABLE
     });
     if !connected {
-        poll_fn(|cx| {
-            ready!(stream.source.poll_ready(cx, Direction::Write))?;
-            Poll::Ready(match SockRef::from(stream.source.get_ref()).take_error() {
-                Ok(None) => Ok(()),
-                Ok(Some(e)) | Err(e) => Err(e),
-            })
-        })
-        .await
-        .map_err(|e| context(e, "connect to", addr))?;
+        stream
+            .source
+            .connected()
+            .await
+            .map_err(|e| context(e, "connect to", addr))?;
     }
     Ok(stream)
 }

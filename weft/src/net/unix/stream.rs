@@ -2,13 +2,12 @@
 #![forbid(unsafe_code)]
 
 use std::fmt;
-use std::future::poll_fn;
 use std::io::{self, IoSlice, IoSliceMut, Read};
 use std::net::Shutdown;
 use std::os::fd::{AsFd, AsRawFd, BorrowedFd, RawFd};
 use std::os::unix::net::SocketAddr;
 use std::path::Path;
-use std::task::{ready, Context, Poll};
+use std::task::{Context, Poll};
 
 use socket2::{SockRef, Socket, Type};
 
@@ -60,15 +59,11 @@ impl UnixStream {
         }
         let stream = UnixStream::from_socket(socket)
             .map_err(|e| context(e, "connect to", path.display()))?;
-        poll_fn(|cx| {
-            ready!(stream.source.poll_ready(cx, Direction::Write))?;
-            Poll::Ready(match SockRef::from(stream.source.get_ref()).take_error() {
-                Ok(None) => Ok(()),
-                Ok(Some(e)) | Err(e) => Err(e),
-            })
-        })
-        .await
-        .map_err(|e| context(e, "connect to", path.display()))?;
+        stream
+            .source
+            .connected()
+            .await
+            .map_err(|e| context(e, "connect to", path.display()))?;
         Ok(stream)
     }
 
