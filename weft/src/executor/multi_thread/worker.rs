@@ -233,7 +233,16 @@ fn next_task(core: &mut Core, shared: &Shared) -> Option<Queued> {
     if let Some(t) = core.run_queue.pop() {
         return Some(t);
     }
-    // Ring empty: take a share of the inject queue.
+    // Ring empty. Tasks that yielded (or spent their coop budget) go back
+    // first: the run loop polls the driver and returns them to the ring.
+    // Taking from the inject queue before them would let a long inject
+    // queue (thousands of spawns from outside) starve them: an accept loop
+    // that spent its budget then waits for every queued client, and the
+    // kernel's listen queue overflows.
+    if !core.defer.is_empty() {
+        return None;
+    }
+    // Take a share of the inject queue.
     let workers = shared.remotes.len();
     let share = shared.inject.len() / workers + 1;
     let room = core.run_queue.remaining().min(CAPACITY / 2) as usize;
