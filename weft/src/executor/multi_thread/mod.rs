@@ -57,18 +57,19 @@
 //!
 //! # Figures
 //!
-//! `cargo run --release -p weft-bench --bin multi_quick -- 2 5` (2 workers
-//! each, median of 5 interleaved runs, on a 2-core machine shared with
-//! other builds, load average about 3.5), weft / tokio 1.x multi-thread:
-//! spawn 200k from outside 854 / 2006 ns per task, from inside a task
-//! 834 / 2034, 1,000 tasks x 1,000 yields 82 / 108 ns per yield, ping-pong
-//! over `async_channel` 572 / 850 ns per round trip, a 100k spawn chain
-//! 248 / 345 ns per task (before yields were deferred; after, another
-//! run gave 118 / 157 ns per yield); 50 echo clients x 200 round trips of 64 bytes
-//! on 127.0.0.1 12.3 / 12.4 µs per round trip (another run; the figures
-//! move by 2x between runs on this loaded machine, the ratios less).
-//! A million tasks spawned by 1,000 tasks and
-//! joined take about 1.1 s in release (`rt_multi_stress`).
+//! `weft-bench/run.sh --flavor multi --workers 2` (2 workers each, medians
+//! of 3 interleaved rounds, 2-CPU machine otherwise quiet, 2026-11-28),
+//! weft / tokio multi-thread, wall time (process CPU time in brackets):
+//! spawn 200k from outside 367 / 816 ns per task (637 / 1373), from inside
+//! a task 305 / 870 (475 / 1352); 1,000 tasks x 1,000 yields 60.5 / 58.1 ns
+//! per yield (106 / 116); ping-pong over `async_channel` between tasks
+//! 472 / 801 ns per round trip (473 / 1131); a spawn chain 211 / 517 ns per
+//! task (260 / 734). The echo and http servers on 2 workers (the load
+//! generator sharing both CPUs) cost the same server CPU per operation as
+//! tokio's within noise: echo C=64 10.6 / 9.48 µs per message, C=1000
+//! 13.0 / 13.7; http C=64 10.3 / 10.3 µs per request, C=512 12.1 / 11.5.
+//! A million tasks spawned by 1,000 tasks and joined take about 1.1 s in
+//! release (`rt_multi_stress`).
 //!
 //! # Shutdown
 //!
