@@ -169,6 +169,25 @@ fn event_between_wouldblock_and_clear_is_not_lost() {
 }
 
 #[test]
+fn forget_assumed_only_drops_the_initial_assumption() {
+    use crate::reactor::scheduled_io::ScheduledIo;
+    let (_count, waker) = counter();
+    let mut cx = Context::from_waker(&waker);
+    // Untouched by any dispatch: the assumed readable goes, writable stays.
+    let io = ScheduledIo::new();
+    io.forget_assumed(Ready::READABLE);
+    assert!(io.poll_readiness(&mut cx, Direction::Read).is_pending());
+    assert!(io.poll_readiness(&mut cx, Direction::Write).is_ready());
+    // Once a dispatch stamped a real event, nothing is forgotten: with
+    // edge-triggered epoll that event would not come again.
+    let io = ScheduledIo::new();
+    io.set_readiness(1, Ready::READABLE);
+    io.forget_assumed(Ready::READABLE | Ready::WRITABLE);
+    assert!(io.poll_readiness(&mut cx, Direction::Read).is_ready());
+    assert!(io.poll_readiness(&mut cx, Direction::Write).is_ready());
+}
+
+#[test]
 fn tick_guards_clear_readiness() {
     // The race above, at the ScheduledIo level, deterministically.
     let io = crate::reactor::scheduled_io::ScheduledIo::new();
