@@ -67,6 +67,21 @@ pub(crate) fn result_numbers(out: &str, tag: &str) -> Option<Vec<u64>> {
         .ok()
 }
 
+/// The end of a measuring child (`--child WHAT ...`): its result line on
+/// stdout and success, or why it could not run on stderr and exit code 2.
+pub(crate) fn finish(what: &str, result: Result<String, String>) -> ExitCode {
+    match result {
+        Ok(line) => {
+            println!("{line}");
+            ExitCode::SUCCESS
+        }
+        Err(e) => {
+            eprintln!("weft-bench --child {what}: {e}");
+            ExitCode::from(2)
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -376,16 +376,7 @@ fn run_child(runtime: &str, spec: &Spec) -> Result<(Figures, ListenStats, String
 /// print its line and return the exit code. Clients that fail are counted in
 /// the line (and said why on stderr); only a run that cannot start fails.
 pub(crate) fn child_main(args: &[String]) -> ExitCode {
-    match child(args) {
-        Ok(f) => {
-            println!("{}", f.to_line());
-            ExitCode::SUCCESS
-        }
-        Err(e) => {
-            eprintln!("weft-bench --child seed: {e}");
-            ExitCode::from(2)
-        }
-    }
+    crate::child::finish("seed", child(args).map(Figures::to_line))
 }
 
 fn child(args: &[String]) -> Result<Figures, String> {

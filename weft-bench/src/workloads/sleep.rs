@@ -113,16 +113,7 @@ fn run_child(runtime: &str, n: usize) -> Result<Figures, String> {
 /// The child side (`--child sleep RUNTIME N`, given the arguments after
 /// `sleep`): run the measurement, print its line and return the exit code.
 pub(crate) fn child_main(args: &[String]) -> ExitCode {
-    match child(args) {
-        Ok(f) => {
-            println!("{}", f.to_line());
-            ExitCode::SUCCESS
-        }
-        Err(e) => {
-            eprintln!("weft-bench --child sleep: {e}");
-            ExitCode::from(2)
-        }
-    }
+    crate::child::finish("sleep", child(args).map(Figures::to_line))
 }
 
 /// `RUNTIME N`: measure `N` sleeping tasks on `RUNTIME`.
