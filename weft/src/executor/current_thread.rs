@@ -22,7 +22,6 @@
 
 use std::collections::VecDeque;
 use std::future::Future;
-use std::pin::Pin;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::task::{Context as TaskContext, Poll, Wake, Waker};
@@ -376,7 +375,7 @@ impl std::fmt::Debug for Shared {
 impl std::fmt::Debug for Core {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Core")
-            .field("queued", &self.queue.len())
+            .field("queued", &(self.queue.len() + self.io_queue.len()))
             .field("owned", &self.owned.len())
             .finish()
     }
@@ -388,5 +387,4 @@ fn _assert_send_sync() {
     is::<Shared>();
     fn is_send<T: Send>() {}
     is_send::<Core>();
-    let _ = Pin::<&mut ()>::new;
 }
