@@ -51,6 +51,21 @@ pub(crate) fn context(err: io::Error, op: &'static str, target: impl fmt::Displa
     )
 }
 
+/// [`context`] for the error of a `try_` operation: `WouldBlock` (not ready yet) stays bare, so
+/// callers match it cheaply and nothing is formatted for it; any other error names `op` and the
+/// target, described only then.
+pub(crate) fn try_context<D: fmt::Display>(
+    err: io::Error,
+    op: &'static str,
+    target: impl FnOnce() -> D,
+) -> io::Error {
+    if err.kind() == io::ErrorKind::WouldBlock {
+        err
+    } else {
+        context(err, op, target())
+    }
+}
+
 /// The raw OS error code of `err`, looking through a [`context`] wrapper.
 pub(crate) fn raw_os_error(err: &io::Error) -> Option<i32> {
     if let Some(code) = err.raw_os_error() {

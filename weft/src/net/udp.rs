@@ -11,7 +11,7 @@ use std::task::{Context, Poll};
 use socket2::{Domain, Protocol, Socket, Type};
 
 use super::addr::{resolve, ToSocketAddrs};
-use super::error::{context, retry};
+use super::error::{context, retry, try_context};
 use super::source::Source;
 use crate::reactor::{Direction, Interest};
 
@@ -232,7 +232,9 @@ impl UdpSocket {
     ///
     /// `WouldBlock`, or the OS error of `send`.
     pub fn try_send(&self, buf: &[u8]) -> io::Result<usize> {
-        self.source.try_io(Direction::Write, |s| s.send(buf))
+        self.source
+            .try_io(Direction::Write, |s| s.send(buf))
+            .map_err(|e| try_context(e, "send on", || self.describe()))
     }
 
     /// Receive without waiting: `WouldBlock` if no datagram is queued.
@@ -241,7 +243,9 @@ impl UdpSocket {
     ///
     /// `WouldBlock`, or the OS error of `recv`.
     pub fn try_recv(&self, buf: &mut [u8]) -> io::Result<usize> {
-        self.source.try_io(Direction::Read, |s| s.recv(buf))
+        self.source
+            .try_io(Direction::Read, |s| s.recv(buf))
+            .map_err(|e| try_context(e, "recv on", || self.describe()))
     }
 
     /// Wait until a datagram (or an error) can be received.

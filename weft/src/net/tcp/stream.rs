@@ -13,7 +13,7 @@ use socket2::{Domain, Protocol, SockRef, Socket, Type};
 
 use super::split::{self, OwnedReadHalf, OwnedWriteHalf, ReadHalf, WriteHalf};
 use crate::net::addr::{resolve, ToSocketAddrs};
-use crate::net::error::{context, raw_os_error};
+use crate::net::error::{context, raw_os_error, try_context};
 use crate::net::source::{total_len, total_len_mut, Source};
 use crate::net::SEND_FLAGS;
 use crate::reactor::{Direction, Interest, Ready};
@@ -240,7 +240,7 @@ impl TcpStream {
     pub fn try_read(&self, buf: &mut [u8]) -> io::Result<usize> {
         self.source
             .try_io(Direction::Read, |s| crate::sys::recv(s.as_fd(), buf))
-            .map_err(|e| try_context(e, "read from", self))
+            .map_err(|e| try_context(e, "read from", || self.describe()))
     }
 
     /// Write without waiting: `WouldBlock` if the send buffer is full.
@@ -253,7 +253,7 @@ impl TcpStream {
             .try_io(Direction::Write, |s| {
                 crate::sys::send(s.as_fd(), buf, SEND_FLAGS)
             })
-            .map_err(|e| try_context(e, "write to", self))
+            .map_err(|e| try_context(e, "write to", || self.describe()))
     }
 
     /// The peer's address.
@@ -339,15 +339,6 @@ impl TcpStream {
     /// Dropping the write half shuts the write side down.
     pub fn into_split(self) -> (OwnedReadHalf, OwnedWriteHalf) {
         split::into_split(self)
-    }
-}
-
-/// Wrap the error of a `try_` operation, but leave `WouldBlock` bare.
-fn try_context(e: io::Error, op: &'static str, s: &TcpStream) -> io::Error {
-    if e.kind() == io::ErrorKind::WouldBlock {
-        e
-    } else {
-        context(e, op, s.describe())
     }
 }
 

@@ -11,7 +11,7 @@ use std::task::{Context, Poll};
 
 use socket2::{SockRef, Socket, Type};
 
-use crate::net::error::{context, raw_os_error};
+use crate::net::error::{context, raw_os_error, try_context};
 use crate::net::source::{total_len, total_len_mut, Source};
 use crate::net::SEND_FLAGS;
 use crate::reactor::{Direction, Interest};
@@ -196,6 +196,7 @@ impl UnixStream {
     pub fn try_read(&self, buf: &mut [u8]) -> io::Result<usize> {
         self.source
             .try_io(Direction::Read, |s| crate::sys::recv(s.as_fd(), buf))
+            .map_err(|e| try_context(e, "read from", || self.describe()))
     }
 
     /// Write without waiting.
@@ -204,9 +205,11 @@ impl UnixStream {
     ///
     /// `WouldBlock`, or the OS error of `send`.
     pub fn try_write(&self, buf: &[u8]) -> io::Result<usize> {
-        self.source.try_io(Direction::Write, |s| {
-            crate::sys::send(s.as_fd(), buf, SEND_FLAGS)
-        })
+        self.source
+            .try_io(Direction::Write, |s| {
+                crate::sys::send(s.as_fd(), buf, SEND_FLAGS)
+            })
+            .map_err(|e| try_context(e, "write to", || self.describe()))
     }
 
     /// This end's address.
