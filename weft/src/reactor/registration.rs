@@ -96,19 +96,14 @@ impl Registration {
 
     /// Runs `f` (one non-blocking system call) when `dir` is ready; on `WouldBlock` clears the
     /// readiness and waits again. Any other result, success or error, is returned.
+    #[inline]
     pub(crate) fn poll_io<R>(
         &self,
         cx: &mut Context<'_>,
         dir: Direction,
-        mut f: impl FnMut() -> io::Result<R>,
+        f: impl FnMut() -> io::Result<R>,
     ) -> Poll<io::Result<R>> {
-        loop {
-            let ev = ready!(self.poll_ready(cx, dir))?;
-            match f() {
-                Err(e) if e.kind() == io::ErrorKind::WouldBlock => self.clear_readiness(ev),
-                res => return Poll::Ready(res),
-            }
-        }
+        self.poll_io_until_drained(cx, dir, f, |_| false)
     }
 
     /// [`poll_io`](Self::poll_io) for a byte-stream read or write of `len` bytes: a transfer
@@ -122,15 +117,27 @@ impl Registration {
         cx: &mut Context<'_>,
         dir: Direction,
         len: usize,
-        mut f: impl FnMut() -> io::Result<usize>,
+        f: impl FnMut() -> io::Result<usize>,
     ) -> Poll<io::Result<usize>> {
+        self.poll_io_until_drained(cx, dir, f, |&n| n > 0 && n < len)
+    }
+
+    /// The loop of both: `drained(&result)` says a successful call also used up the readiness.
+    #[inline]
+    fn poll_io_until_drained<R>(
+        &self,
+        cx: &mut Context<'_>,
+        dir: Direction,
+        mut f: impl FnMut() -> io::Result<R>,
+        drained: impl Fn(&R) -> bool,
+    ) -> Poll<io::Result<R>> {
         loop {
             let ev = ready!(self.poll_ready(cx, dir))?;
             match f() {
                 Err(e) if e.kind() == io::ErrorKind::WouldBlock => self.clear_readiness(ev),
-                Ok(n) if n > 0 && n < len => {
+                Ok(r) if drained(&r) => {
                     self.clear_readiness(ev);
-                    return Poll::Ready(Ok(n));
+                    return Poll::Ready(Ok(r));
                 }
                 res => return Poll::Ready(res),
             }
