@@ -16,9 +16,9 @@ import sys
 HIGHER_IS_BETTER = ("msg/s", "req/s")
 
 
-def rows(markdown):
-    """(metric, unit, ratio) for every table row with a weft / tokio value."""
-    out = []
+def table_rows(markdown):
+    """(header cells, row cells) for every body row of every markdown table
+    in `markdown` (also used by flavours.sh)."""
     header = None
     for line in markdown.splitlines():
         line = line.strip()
@@ -31,6 +31,13 @@ def rows(markdown):
             continue
         if set(line) <= set("|-: "):
             continue
+        yield header, cells
+
+
+def rows(markdown):
+    """(metric, unit, ratio) for every table row with a weft / tokio value."""
+    out = []
+    for header, cells in table_rows(markdown):
         if "weft / tokio" not in header:
             continue
         metric, unit = cells[0], cells[1]

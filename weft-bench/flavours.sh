@@ -45,8 +45,11 @@ echo "Flavours compared by \`weft-bench/flavours.sh $command\` on $(date -u +%Y-
 echo "$(nproc) CPUs, load average at the end $(cut -d' ' -f1-3 /proc/loadavg). Medians, and the"
 echo "smallest and largest round in parentheses."
 echo
-python3 - "$tmp" <<'EOF'
+python3 - "$tmp" weft-bench <<'EOF'
 import glob, os, re, statistics, sys
+
+sys.path.insert(0, sys.argv[2])
+from chart import table_rows
 
 FLAVOURS = ["current", "multi1", "multi2"]
 NAMES = {"current": "current", "multi1": "mt 1", "multi2": "mt 2"}
@@ -54,17 +57,8 @@ ROW = re.compile(r"c=\d+ (server CPU/\w+|msg/s|req/s|p99)$")
 values = {}
 for path in sorted(glob.glob(os.path.join(sys.argv[1], "*.md"))):
     flavour = os.path.basename(path).split("-")[0]
-    header = None
-    for line in open(path, encoding="utf-8"):
-        line = line.strip()
-        if not line.startswith("|"):
-            header = None
-            continue
-        cells = [c.strip() for c in line.strip("|").split("|")]
-        if header is None:
-            header = cells
-            continue
-        if set(line) <= set("|-: ") or not ROW.search(cells[0]):
+    for _, cells in table_rows(open(path, encoding="utf-8").read()):
+        if not ROW.search(cells[0]):
             continue
         for col, rt in ((2, "weft"), (3, "tokio")):
             try:
