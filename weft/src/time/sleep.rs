@@ -37,7 +37,12 @@ use crate::time::Instant;
 /// });
 /// ```
 pub fn sleep(duration: Duration) -> Sleep {
-    Sleep::new(Instant::now().add_or_far_future(duration))
+    let mut sleep = Sleep::new(Instant::now().add_or_far_future(duration));
+    if duration.is_zero() {
+        // Due now: ready on its first poll, without waiting for the wheel to catch up.
+        sleep.state = State::Elapsed;
+    }
+    sleep
 }
 
 /// Waits until `deadline` (by the runtime's clock).

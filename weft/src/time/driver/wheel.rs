@@ -159,7 +159,6 @@ impl Wheel {
     }
 
     /// Ticks processed so far.
-    #[cfg(test)]
     pub(crate) fn elapsed(&self) -> u64 {
         self.elapsed
     }
