@@ -8,6 +8,9 @@
 #
 # Installs valgrind with apt-get when it is missing. WEFT_BENCH_KEEP_CALLGRIND=1
 # keeps each server's callgrind.out (its path goes to stderr) for callgrind_annotate.
+# WEFT_BENCH_COUNT_CONNS=N and WEFT_BENCH_COUNT_MSGS=M count at C = N over M
+# round trips instead; WEFT_BENCH_CALLGRIND_ARGS adds callgrind options, e.g.
+# "--cache-sim=yes" for simulated cache misses (kept files show them).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 if ! command -v valgrind >/dev/null; then

@@ -6,6 +6,8 @@
 #   weft-bench/syscalls.sh [ARGS]      # ARGS go to weft-bench (e.g. --markdown-out F)
 #
 # Installs strace with apt-get when it is missing.
+# WEFT_BENCH_COUNT_CONNS=N and WEFT_BENCH_COUNT_MSGS=M count at C = N over M
+# round trips instead (e.g. 1000 and 200000).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 if ! command -v strace >/dev/null; then

@@ -342,16 +342,22 @@ fn measure(
 }
 
 /// The fixed run of the counting workloads: C = 64 (8 quick), 20,000
-/// round trips (1,000 quick), no warm-up.
+/// round trips (1,000 quick), no warm-up; `WEFT_BENCH_COUNT_CONNS` and
+/// `WEFT_BENCH_COUNT_MSGS` override both.
 fn counted_run(cfg: &Config, server: &str, wrapper: &[String]) -> Result<(usize, u64), String> {
-    let conns = cfg.size(64, 8);
+    let conns = env_count("WEFT_BENCH_COUNT_CONNS").unwrap_or(cfg.size(64, 8));
     let timing = Timing {
         warmup: Duration::ZERO,
         max_time: Duration::from_secs(120),
-        max_count: cfg.size(20_000, 1_000) as u64,
+        max_count: env_count("WEFT_BENCH_COUNT_MSGS").unwrap_or(cfg.size(20_000, 1_000)) as u64,
     };
     let m = measure(cfg, server, Proto::Echo, conns, timing, wrapper)?;
     Ok((conns, m.total))
+}
+
+/// A positive count from the environment variable `name`, if set.
+fn env_count(name: &str) -> Option<usize> {
+    std::env::var(name).ok()?.parse().ok().filter(|&n| n > 0)
 }
 
 fn temp_file(what: &str, server: &str) -> std::path::PathBuf {
@@ -447,11 +453,15 @@ pub(crate) fn parse_callgrind(out: &str) -> Option<u64> {
 
 fn count_instructions(cfg: &Config, server: &str) -> Result<Vec<Sample>, String> {
     let file = temp_file("callgrind", server);
-    let wrapper = vec![
+    let mut wrapper = vec![
         "valgrind".to_string(),
         "--tool=callgrind".to_string(),
         format!("--callgrind-out-file={}", file.display()),
     ];
+    // More callgrind options, e.g. `--cache-sim=yes` to count simulated cache misses.
+    if let Ok(extra) = std::env::var("WEFT_BENCH_CALLGRIND_ARGS") {
+        wrapper.extend(extra.split_whitespace().map(str::to_string));
+    }
     let (conns, msgs) = counted_run(cfg, server, &wrapper)?;
     let text = std::fs::read_to_string(&file)
         .map_err(|e| format!("reading callgrind's output {}: {e}", file.display()))?;

@@ -164,7 +164,10 @@ impl HandoffSender {
     fn put(&self, value: u64) {
         let waiter = {
             let mut slot = lock(&self.slot);
-            assert!(slot.value.is_none(), "wake bare: a put before the last take");
+            assert!(
+                slot.value.is_none(),
+                "wake bare: a put before the last take"
+            );
             slot.value = Some(value);
             slot.waiter.take()
         };
