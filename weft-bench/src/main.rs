@@ -35,9 +35,9 @@ usage: weft-bench [--rounds N] [--warmup N] [--quick] [--only NAME[,NAME...]] [-
                   [--markdown-out FILE] [--list]
 
 Runs each workload on weft, tokio and smol (current-thread each), interleaved,
-and prints a markdown table of the medians with their ratios to tokio's. The
-network workloads (echo, http) add a hand-written epoll loop (epoll-ref) and
-weft's ratio to it. `syscalls` and `callgrind` run only when --only names them.
+and prints a markdown table of the medians with their ratios to tokio's (the
+median of each round's ratio). The network workloads (echo, http) add a
+hand-written epoll loop (epoll-ref) and weft's ratio to it. `syscalls` and `callgrind` run only when --only names them.
 
   --rounds N   measured rounds per workload (default 3, at least 1)
   --warmup N   unmeasured rounds run first (default 1; 0 with --quick)

@@ -82,24 +82,22 @@ impl Results {
             rule.push_str("---:|");
         }
         let _ = writeln!(out, "{head}\n{rule}");
-        let ratio = |a: Option<f64>, b: Option<f64>| match (a, b) {
-            (Some(a), Some(b)) if b > 0.0 => format!("{:.2}×", a / b),
-            _ => "-".to_string(),
-        };
+        let ratio = |r: Option<f64>| r.map_or_else(|| "-".to_string(), |r| format!("{r:.2}×"));
         for row in &self.rows {
             let medians: Vec<Option<f64>> = row.values.iter().map(|v| median(v)).collect();
             let _ = write!(out, "| {} | {} |", row.metric, row.unit);
             for m in &medians[..shown] {
                 let _ = write!(out, " {} |", m.map_or_else(|| "-".to_string(), fmt_value));
             }
-            for (i, m) in medians[..RUNTIMES.len()].iter().enumerate() {
+            for i in 0..RUNTIMES.len() {
                 if i != REFERENCE {
-                    let _ = write!(out, " {} |", ratio(*m, medians[REFERENCE]));
+                    let r = paired_ratio(&row.values[i], &row.values[REFERENCE]);
+                    let _ = write!(out, " {} |", ratio(r));
                 }
             }
             if floor {
                 let r = if row.vs_floor {
-                    ratio(medians[0], medians[FLOOR])
+                    ratio(paired_ratio(&row.values[0], &row.values[FLOOR]))
                 } else {
                     String::new()
                 };
@@ -108,6 +106,21 @@ impl Results {
             out.push('\n');
         }
         out
+    }
+}
+
+/// `a`'s ratio to `b`: the median of the ratios within each round when both
+/// have a value in every round (the columns of a round run back to back, so
+/// a machine that is slower for a while slows both sides of a ratio alike),
+/// else the ratio of the medians. `None` without values or with a zero.
+pub(crate) fn paired_ratio(a: &[f64], b: &[f64]) -> Option<f64> {
+    if !a.is_empty() && a.len() == b.len() && b.iter().all(|&v| v > 0.0) {
+        let per_round: Vec<f64> = a.iter().zip(b).map(|(x, y)| x / y).collect();
+        return median(&per_round);
+    }
+    match (median(a), median(b)) {
+        (Some(a), Some(b)) if b > 0.0 => Some(a / b),
+        _ => None,
     }
 }
 
@@ -206,6 +219,24 @@ mod tests {
             "| spawn | ns/task | 100 | 200 | 300 | 0.50× | 1.50× |"
         );
         assert_eq!(lines.len(), 3);
+    }
+
+    #[test]
+    fn ratios_are_the_median_of_each_rounds_ratio() {
+        // Round 2 ran on a machine twice as slow for both: the ratio of the
+        // medians (150 / 200 = 0.75) would mix rounds; each round says 0.5.
+        assert_eq!(
+            paired_ratio(&[100.0, 200.0, 150.0], &[200.0, 400.0, 300.0]),
+            Some(0.5)
+        );
+        assert_eq!(
+            paired_ratio(&[100.0, 400.0, 110.0], &[200.0, 420.0, 200.0]),
+            Some(0.55)
+        );
+        // Unequal rounds (a failed run): the ratio of the medians.
+        assert_eq!(paired_ratio(&[1.0, 3.0], &[4.0]), Some(0.5));
+        assert_eq!(paired_ratio(&[1.0], &[0.0]), None);
+        assert_eq!(paired_ratio(&[], &[1.0]), None);
     }
 
     #[test]
