@@ -417,3 +417,25 @@ unsafe fn waker_drop(data: *const ()) {
         unsafe { (h.vtable.dealloc)(NonNull::new_unchecked(data as *mut Header)) };
     }
 }
+
+#[cfg(all(test, target_os = "linux", target_pointer_width = "64"))]
+mod tests {
+    use super::*;
+
+    type Scheduler = std::sync::Arc<crate::executor::current_thread::Shared>;
+
+    /// A task is one heap block: glibc's malloc rounds a request plus its
+    /// 8-byte header up to 16, so 104 bytes is the last size in a 112-byte
+    /// block. A task that only sleeps (the `sleep` benchmark's million) is
+    /// there, and so is one that returns nothing.
+    #[test]
+    fn tasks_fit_in_112_byte_blocks() {
+        assert_eq!(std::mem::size_of::<Header>(), 48);
+        assert_eq!(std::mem::size_of::<super::super::JoinError>(), 16);
+        assert_eq!(
+            std::mem::size_of::<Cell<crate::time::Sleep, Scheduler>>(),
+            104
+        );
+        assert!(std::mem::size_of::<Cell<std::future::Ready<()>, Scheduler>>() <= 104);
+    }
+}

@@ -39,8 +39,8 @@ use crate::time::Instant;
 pub fn sleep(duration: Duration) -> Sleep {
     let mut sleep = Sleep::new(Instant::now().add_or_far_future(duration));
     if duration.is_zero() {
-        // Due now: ready on its first poll, without waiting for the wheel to catch up.
-        sleep.state = State::Elapsed;
+        // Due now: ready on its first poll without a look at the clock.
+        sleep.state = ELAPSED;
     }
     sleep
 }
@@ -99,20 +99,25 @@ pub struct Sleep {
     state: State,
 }
 
+/// Idle and Elapsed are one variant with a flag, not two: an enum with two variants
+/// without data beside `Registered` needs a tag of its own (the handle's non-null pointer
+/// offers one spare value), which made a `Sleep` 40 bytes instead of 32 and a task that
+/// sleeps 128 bytes of heap instead of 112.
 enum State {
-    /// Not registered with any runtime (yet, or since a reset after completion).
-    Idle,
+    /// Nothing registered: not yet (or since a reset), or `elapsed`: completed.
+    Unarmed { elapsed: bool },
     /// Armed in `handle`'s wheel.
     Registered { handle: Handle, key: TimerKey },
-    /// Completed; nothing registered.
-    Elapsed,
 }
+
+const IDLE: State = State::Unarmed { elapsed: false };
+const ELAPSED: State = State::Unarmed { elapsed: true };
 
 impl Sleep {
     pub(crate) fn new(deadline: Instant) -> Sleep {
         Sleep {
             deadline,
-            state: State::Idle,
+            state: IDLE,
         }
     }
 
@@ -124,9 +129,8 @@ impl Sleep {
     /// True once the sleep has completed, or its timer fired and it was not reset since.
     pub fn is_elapsed(&self) -> bool {
         match &self.state {
-            State::Idle => false,
+            State::Unarmed { elapsed } => *elapsed,
             State::Registered { handle, key } => handle.is_fired(*key),
-            State::Elapsed => true,
         }
     }
 
@@ -135,15 +139,15 @@ impl Sleep {
     pub fn reset(self: Pin<&mut Self>, deadline: Instant) {
         let this = self.get_mut();
         this.deadline = deadline;
-        this.state = match std::mem::replace(&mut this.state, State::Idle) {
+        this.state = match std::mem::replace(&mut this.state, IDLE) {
             State::Registered { handle, key } if handle.reset(key, deadline) => {
                 State::Registered { handle, key }
             }
             State::Registered { handle, key } => {
                 handle.remove(key);
-                State::Idle
+                IDLE
             }
-            State::Idle | State::Elapsed => State::Idle,
+            State::Unarmed { .. } => IDLE,
         };
     }
 }
@@ -161,7 +165,7 @@ impl Future for Sleep {
                 match handle.poll_elapsed(*key, this.deadline, cx.waker()) {
                     Poll::Pending => return Poll::Pending,
                     Poll::Ready(Ok(())) => {
-                        this.state = State::Elapsed;
+                        this.state = ELAPSED;
                         return Poll::Ready(());
                     }
                     Poll::Ready(Err(_shutdown)) => runtime_gone = true,
@@ -169,15 +173,15 @@ impl Future for Sleep {
             }
             // Polled by another runtime, or ours shut down: move to the current one.
             handle.remove(*key);
-            this.state = State::Idle;
+            this.state = IDLE;
         }
-        if matches!(this.state, State::Elapsed) {
+        if matches!(this.state, State::Unarmed { elapsed: true }) {
             return Poll::Ready(());
         }
         // Registering keeps a handle in the Sleep: only now is one cloned.
         let Some(handle) = crate::time::current_handle() else {
             if this.deadline <= Instant::now() {
-                this.state = State::Elapsed;
+                this.state = ELAPSED;
                 return Poll::Ready(());
             }
             if runtime_gone {
@@ -186,7 +190,7 @@ impl Future for Sleep {
             panic!("{}", NO_RUNTIME_SLEEP);
         };
         if this.deadline <= handle.now() {
-            this.state = State::Elapsed;
+            this.state = ELAPSED;
             return Poll::Ready(());
         }
         match handle.register(this.deadline, cx.waker()) {
@@ -210,9 +214,9 @@ impl Drop for Sleep {
 impl fmt::Debug for Sleep {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let state = match self.state {
-            State::Idle => "idle",
+            State::Unarmed { elapsed: false } => "idle",
             State::Registered { .. } => "registered",
-            State::Elapsed => "elapsed",
+            State::Unarmed { elapsed: true } => "elapsed",
         };
         f.debug_struct("Sleep")
             .field("deadline", &self.deadline)
