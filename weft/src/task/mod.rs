@@ -78,9 +78,31 @@ pub struct Id(u64);
 
 impl Id {
     pub(crate) fn next() -> Id {
+        /// Ids a thread takes from the shared counter at a time.
+        const BLOCK: u64 = 256;
         // Relaxed: only uniqueness matters, not ordering with other memory.
         static NEXT: AtomicU64 = AtomicU64::new(1);
-        Id(NEXT.fetch_add(1, Ordering::Relaxed))
+        thread_local! {
+            /// The rest of this thread's block: the next id and the end.
+            static MINE: std::cell::Cell<(u64, u64)> = const { std::cell::Cell::new((0, 0)) };
+        }
+        // One atomic add per 256 spawns instead of one per spawn (it was a third of
+        // `spawn`'s own time); ids stay unique, but are no longer in spawn order across
+        // threads. A thread whose locals are gone takes one id at a time.
+        let id = MINE
+            .try_with(|mine| {
+                let (next, end) = mine.get();
+                if next < end {
+                    mine.set((next + 1, end));
+                    next
+                } else {
+                    let base = NEXT.fetch_add(BLOCK, Ordering::Relaxed);
+                    mine.set((base + 1, base + BLOCK));
+                    base
+                }
+            })
+            .unwrap_or_else(|_| NEXT.fetch_add(1, Ordering::Relaxed));
+        Id(id)
     }
 
     /// The id as a number.
@@ -364,5 +386,29 @@ impl fmt::Debug for AbortHandle {
         // SAFETY: our ref keeps the task alive.
         let id = unsafe { self.ptr.as_ref() }.id;
         f.debug_struct("AbortHandle").field("id", &id).finish()
+    }
+}
+
+#[cfg(all(test, not(loom)))]
+mod id_tests {
+    use super::Id;
+    use std::collections::HashSet;
+
+    #[test]
+    fn ids_are_unique_across_threads_and_never_zero() {
+        let threads: Vec<_> = (0..8)
+            .map(|_| std::thread::spawn(|| (0..1_000).map(|_| Id::next()).collect::<Vec<_>>()))
+            .collect();
+        let mut seen = HashSet::new();
+        for t in threads {
+            for id in t.join().unwrap() {
+                assert_ne!(id.as_u64(), 0);
+                assert!(seen.insert(id), "{id:?} handed out twice");
+            }
+        }
+        assert_eq!(seen.len(), 8_000);
+        // Within a thread, ids still increase.
+        let (a, b) = (Id::next(), Id::next());
+        assert!(a < b);
     }
 }
