@@ -76,6 +76,12 @@ pub(crate) fn raw_os_error(err: &io::Error) -> Option<i32> {
         .and_then(|e| e.source.raw_os_error())
 }
 
+/// Whether a non-blocking `connect` that failed with `err` is still going on in the kernel:
+/// `EINPROGRESS`, or `EINTR` (which also leaves the connect running).
+pub(crate) fn connect_in_progress(err: &io::Error) -> bool {
+    matches!(raw_os_error(err), Some(libc::EINPROGRESS)) || err.kind() == io::ErrorKind::Interrupted
+}
+
 /// Run a non-blocking system call again while it fails with `EINTR`.
 #[inline]
 pub(crate) fn retry<R>(mut f: impl FnMut() -> io::Result<R>) -> io::Result<R> {

@@ -132,7 +132,11 @@ pub(crate) fn total_len_mut(bufs: &[std::io::IoSliceMut<'_>]) -> usize {
 impl<T: AsRawFd + std::os::fd::AsFd> Source<T> {
     /// Wait until a socket whose non-blocking `connect` is in progress is connected (the
     /// poller reports it writable), then hand back the connect's outcome (`SO_ERROR`).
+    ///
+    /// The initial "maybe writable" assumption of a new source is dropped first: it would
+    /// end the wait at once, before the handshake.
     pub(crate) async fn connected(&self) -> io::Result<()> {
+        self.forget_assumed(crate::reactor::Ready::WRITABLE);
         poll_fn(|cx| {
             std::task::ready!(self.poll_ready(cx, Direction::Write))?;
             Poll::Ready(match socket2::SockRef::from(&self.io).take_error() {

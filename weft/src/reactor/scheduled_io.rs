@@ -5,7 +5,8 @@
 //! One `AtomicUsize` holds, from the low bits up:
 //! - bits 0..5: the [`Ready`] flags (readable, writable, read_closed, write_closed, error);
 //! - bit 7: `SHUTDOWN`, set when the driver is dropped (every later poll returns an error);
-//! - bits 16..: the *tick* of the driver dispatch that last set flags here.
+//! - bits 16..: the *tick* of the driver dispatch that last set flags here; 0 (never stamped
+//!   by a dispatch) while the flags are still the initial assumption below.
 //!
 //! The driver sets flags (never clears them) and stamps its tick. A task that saw a direction
 //! ready and then got `WouldBlock` clears the flags it saw *only if the tick is unchanged*
@@ -16,6 +17,8 @@
 //!
 //! A new source starts readable and writable ("maybe ready"), so the first operation tries the
 //! system call instead of waiting for an event that an edge-triggered poller may never send.
+//! Where that guess is known to be wrong (a socket whose connect is in progress),
+//! [`ScheduledIo::forget_assumed`] drops it, which is sound only while the tick is still 0.
 //!
 //! # Wakers
 //!

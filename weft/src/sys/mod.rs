@@ -4,8 +4,11 @@
 //!
 //! Rules this module enforces for the rest of the crate:
 //! - `-1` becomes `io::Error::last_os_error()` at once (before anything else can clobber `errno`).
-//! - `EINTR` is retried here ([`cvt_retry`]); callers never see it, except the poller's wait,
-//!   which reports it as "no events" so the caller can re-check its timers.
+//! - `EINTR` is retried here ([`cvt_retry`]); callers never see it, except from the poller's
+//!   wait, which reports it as "no events" so the caller can re-check its timers, and from the
+//!   one-attempt socket calls [`recv`] and [`send`] (their caller, `Source`, retries).
+//! - Exception to `cvt`: on x86_64 Linux, [`recv`] and [`send`] issue the `syscall`
+//!   instruction themselves and turn the kernel's `-errno` into the error directly.
 //! - Every descriptor is created with `CLOEXEC | NONBLOCK` (where it has a blocking mode) and is
 //!   wrapped in an [`OwnedFd`] in the same statement, so no error path can leak it.
 //! - Errors that leave the OS layer name the operation and the descriptor ([`with_context`]),
@@ -248,7 +251,8 @@ pub(crate) fn recv(fd: BorrowedFd<'_>, buf: &mut [u8]) -> io::Result<usize> {
         )
     }?;
     #[cfg(not(target_os = "linux"))]
-    // SAFETY: as above.
+    // SAFETY: `buf` is valid for writes of `buf.len()` bytes for the duration of the call and
+    // `raw` is open for the borrow's lifetime.
     let n = cvt(unsafe { libc::recv(raw, buf.as_mut_ptr().cast(), buf.len(), 0) })?.unsigned_abs();
     Ok(n)
 }
@@ -275,7 +279,8 @@ pub(crate) fn send(fd: BorrowedFd<'_>, buf: &[u8], flags: libc::c_int) -> io::Re
         )
     }?;
     #[cfg(not(target_os = "linux"))]
-    // SAFETY: as above.
+    // SAFETY: `buf` is valid for reads of `buf.len()` bytes for the duration of the call and
+    // `raw` is open for the borrow's lifetime.
     let n = cvt(unsafe { libc::send(raw, buf.as_ptr().cast(), buf.len(), flags) })?.unsigned_abs();
     Ok(n)
 }

@@ -37,12 +37,11 @@ use crate::time::Instant;
 /// });
 /// ```
 pub fn sleep(duration: Duration) -> Sleep {
-    let mut sleep = Sleep::new(Instant::now().add_or_far_future(duration));
-    if duration.is_zero() {
+    Sleep {
+        deadline: Instant::now().add_or_far_future(duration),
         // Due now: ready on its first poll without a look at the clock.
-        sleep.state = ELAPSED;
+        state: if duration.is_zero() { ELAPSED } else { IDLE },
     }
-    sleep
 }
 
 /// Waits until `deadline` (by the runtime's clock).
@@ -162,7 +161,7 @@ impl Future for Sleep {
             // Outside any runtime, a registered sleep stays with its runtime while it lives.
             let ours = crate::time::with_current(|c| c.map_or(true, |c| c.ptr_eq(handle)));
             if ours {
-                match handle.poll_elapsed(*key, this.deadline, cx.waker()) {
+                match handle.poll_elapsed(*key, cx.waker()) {
                     Poll::Pending => return Poll::Pending,
                     Poll::Ready(Ok(())) => {
                         this.state = ELAPSED;

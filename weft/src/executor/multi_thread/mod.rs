@@ -17,7 +17,8 @@
 //! - Wakes and spawns from other threads, and the older half of a full
 //!   ring, go to one global inject queue (`inject.rs`). A worker looks at
 //!   it first every `INJECT_INTERVAL` polls, and whenever its ring is
-//!   empty, taking a batch.
+//!   empty and no yielded task waits in its deferred list (those go back
+//!   first), taking a batch.
 //! - A worker with nothing to do steals half of another worker's ring,
 //!   starting from a random one; then parks. `idle.rs` keeps the count of
 //!   searching workers (at most half of them search at once), and a wake

@@ -13,7 +13,7 @@ use socket2::{Domain, Protocol, SockRef, Socket, Type};
 
 use super::split::{self, OwnedReadHalf, OwnedWriteHalf, ReadHalf, WriteHalf};
 use crate::net::addr::{resolve, ToSocketAddrs};
-use crate::net::error::{context, raw_os_error, try_context};
+use crate::net::error::{connect_in_progress, context, try_context};
 use crate::net::source::{total_len, total_len_mut, Source};
 use crate::net::SEND_FLAGS;
 use crate::reactor::{Direction, Interest, Ready};
@@ -352,26 +352,17 @@ async fn connect_one(addr: SocketAddr) -> io::Result<TcpStream> {
     .map_err(|e| context(e, "create a TCP socket for", addr))?;
     let connected = match socket.connect(&addr.into()) {
         Ok(()) => true,
-        // In progress; EINTR also leaves the connect going on in the kernel.
-        Err(e)
-            if matches!(raw_os_error(&e), Some(libc::EINPROGRESS))
-                || e.kind() == io::ErrorKind::Interrupted =>
-        {
-            false
-        }
+        Err(e) if connect_in_progress(&e) => false,
         Err(e) => return Err(context(e, "connect to", addr)),
     };
     let stream = TcpStream::from_socket(socket).map_err(|e| context(e, "connect to", addr))?;
     // A new source starts "maybe readable and writable", which saves an accepted socket one
     // event round trip. A connecting socket is neither: it becomes writable when the handshake
-    // completes, and the server cannot have sent anything before it accepted. Waiting for the
-    // poller's real events spares the `getpeername` that would tell an assumed writable from a
-    // real one, and the first read the `EAGAIN` it would surely get.
-    stream.source.forget_assumed(if connected {
-        Ready::READABLE
-    } else {
-        Ready::READABLE | Ready::WRITABLE
-    });
+    // completes (`connected` drops that assumption), and the server cannot have sent anything
+    // before it accepted. Waiting for the poller's real events spares the `getpeername` that
+    // would tell an assumed writable from a real one, and the first read the `EAGAIN` it would
+    // surely get.
+    stream.source.forget_assumed(Ready::READABLE);
     if !connected {
         stream
             .source

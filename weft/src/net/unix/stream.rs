@@ -11,7 +11,7 @@ use std::task::{Context, Poll};
 
 use socket2::{SockRef, Socket, Type};
 
-use crate::net::error::{context, raw_os_error, try_context};
+use crate::net::error::{connect_in_progress, context, try_context};
 use crate::net::source::{total_len, total_len_mut, Source};
 use crate::net::SEND_FLAGS;
 use crate::reactor::{Direction, Interest};
@@ -50,20 +50,20 @@ impl UnixStream {
         let path = path.as_ref();
         let socket = super::socket(Type::STREAM, "a stream")?;
         let addr = super::sock_addr(path)?;
-        match socket.connect(&addr) {
-            Ok(()) => {}
-            Err(e)
-                if matches!(raw_os_error(&e), Some(libc::EINPROGRESS))
-                    || e.kind() == io::ErrorKind::Interrupted => {}
+        let connected = match socket.connect(&addr) {
+            Ok(()) => true,
+            Err(e) if connect_in_progress(&e) => false,
             Err(e) => return Err(context(e, "connect to", path.display())),
-        }
+        };
         let stream = UnixStream::from_socket(socket)
             .map_err(|e| context(e, "connect to", path.display()))?;
-        stream
-            .source
-            .connected()
-            .await
-            .map_err(|e| context(e, "connect to", path.display()))?;
+        if !connected {
+            stream
+                .source
+                .connected()
+                .await
+                .map_err(|e| context(e, "connect to", path.display()))?;
+        }
         Ok(stream)
     }
 

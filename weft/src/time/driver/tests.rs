@@ -156,7 +156,7 @@ fn shutdown_wakes_everyone_and_refuses_new_timers() {
     assert!(h.is_shutdown());
     assert_eq!(h.register(h.now() + ms(1), &w), Err(Shutdown));
     assert_eq!(
-        h.poll_elapsed(key, h.now(), &w),
+        h.poll_elapsed(key, &w),
         std::task::Poll::Ready(Err(Shutdown))
     );
     h.remove(key); // stale: a no-op

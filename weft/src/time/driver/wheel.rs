@@ -159,6 +159,7 @@ impl Wheel {
     }
 
     /// Ticks processed so far.
+    #[cfg(test)]
     pub(crate) fn elapsed(&self) -> u64 {
         self.elapsed
     }
@@ -269,6 +270,13 @@ impl Wheel {
     /// True if `key` fired (and was not re-armed since). False if armed or stale.
     pub(crate) fn is_fired(&self, key: TimerKey) -> bool {
         self.entry(key).is_some_and(|e| e.loc == LOC_FIRED)
+    }
+
+    /// True if `key` has fired, or is due at a tick the wheel has already processed (re-armed
+    /// in the past: it fires on the next [`advance`](Self::advance)).
+    pub(crate) fn is_due(&self, key: TimerKey) -> bool {
+        self.entry(key)
+            .is_some_and(|e| e.loc == LOC_FIRED || e.when <= self.elapsed)
     }
 
     /// True if `key` names a live entry (armed or fired).
