@@ -1,7 +1,8 @@
 //! Which CPUs this process may run on, and pinning it to one, or to a set
 //! for the multi-thread flavour (`sched_getaffinity`/`sched_setaffinity`),
-//! so every runtime is measured on the same cores. `run.sh` pins with `taskset -c 1` instead; `--pin CPU` does
-//! the same from inside.
+//! so every runtime is measured on the same cores. `run.sh` pins with
+//! `taskset` instead (CPU 1, or CPUs 0..N-1 for `--workers N`); `--pin CPUS`
+//! does the same from inside.
 
 use std::io;
 

@@ -82,6 +82,17 @@ pub(crate) fn finish(what: &str, result: Result<String, String>) -> ExitCode {
     }
 }
 
+/// This process's peak resident set size since its `exec`, KiB (`VmHWM`).
+pub(crate) fn peak_rss_kib() -> Result<u64, String> {
+    let status = std::fs::read_to_string("/proc/self/status")
+        .map_err(|e| format!("reading /proc/self/status: {e}"))?;
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmHWM:"))
+        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+        .ok_or_else(|| "no VmHWM line in /proc/self/status".to_string())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

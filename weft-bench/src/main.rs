@@ -1,10 +1,12 @@
 //! weft-bench: the same workloads on weft's current-thread runtime, tokio's
 //! current-thread runtime and smol (`LocalExecutor` + `async_io::block_on`),
-//! interleaved round by round (weft tokio smol, weft tokio smol, ...), then
-//! a markdown table of the medians and their ratios to tokio's.
+//! or with `--flavor multi` on their multi-thread runtimes, interleaved round
+//! by round (weft tokio smol, weft tokio smol, ...), then a markdown table of
+//! the medians and their ratios to tokio's (the median of each round's ratio).
 //!
 //! Run it with `weft-bench/run.sh [ARGS]`, which builds in release mode and
-//! pins the process to CPU 1 with `taskset`. `--help` lists the options.
+//! pins the process with `taskset` (CPU 1; CPUs 0..N-1 for `--flavor multi
+//! --workers N`). `--help` lists the options.
 
 mod affinity;
 mod alloc;
@@ -34,10 +36,12 @@ usage: weft-bench [--rounds N] [--warmup N] [--quick] [--only NAME[,NAME...]] [-
                   [--clock wall|cpu] [--flavor current|multi] [--workers N]
                   [--markdown-out FILE] [--list]
 
-Runs each workload on weft, tokio and smol (current-thread each), interleaved,
-and prints a markdown table of the medians with their ratios to tokio's (the
-median of each round's ratio). The network workloads (echo, http) add a
-hand-written epoll loop (epoll-ref) and weft's ratio to it. `syscalls` and `callgrind` run only when --only names them.
+Runs each workload on weft, tokio and smol (current-thread each, or their
+multi-thread runtimes with --flavor multi), interleaved, and prints a markdown
+table of the medians with their ratios to tokio's (the median of each round's
+ratio). The network workloads (echo, http) add a hand-written epoll loop
+(epoll-ref) and weft's ratio to it. `syscalls` and `callgrind` run only when
+--only names them.
 
   --rounds N   measured rounds per workload (default 3, at least 1)
   --warmup N   unmeasured rounds run first (default 1; 0 with --quick)
@@ -261,11 +265,14 @@ fn main() -> ExitCode {
         Flavor::Multi { workers } => workers.min(affinity::online_cpus()).max(1),
     };
     if cpus.len() != want {
+        let how = match args.flavor {
+            Flavor::Current => "`taskset -c 1` or --pin 1".to_string(),
+            Flavor::Multi { .. } => format!("--pin 0-{} for --workers {want}", want - 1),
+        };
         eprintln!(
             "weft-bench: warning: pinned to {} CPUs (allowed: {cpus:?}), not {want}; \
-             use run.sh, `taskset -c 1` or --pin 1 (--pin 0-{} for --workers {want})",
-            cpus.len(),
-            want - 1
+             use run.sh, or {how}",
+            cpus.len()
         );
     }
 

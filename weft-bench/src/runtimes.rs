@@ -22,7 +22,7 @@ use std::rc::Rc;
 use std::task::{Context, Poll};
 use std::time::Duration;
 
-pub(crate) use crate::servers::conn::Conn;
+use crate::servers::conn::Conn;
 use crate::workloads::{RunFn, Workload};
 
 /// What a workload needs from a runtime. Associated functions, not methods:

@@ -12,9 +12,9 @@
 //! and the work itself runs on exactly `N` threads.
 //!
 //! Kept apart from [`crate::runtimes`] (the current-thread flavour): its
-//! `block_on` takes the worker count, its join handles are `Send` (a task
-//! may await another's handle), and it has the few socket calls the
-//! in-process echo and the servers need.
+//! `block_on` takes the worker count, its join handles are `'static` (a
+//! task may await another task's handle), and its sockets are set to
+//! `TCP_NODELAY` where they are made.
 
 #![forbid(unsafe_code)]
 

@@ -345,19 +345,25 @@ fn measure(
 /// round trips (1,000 quick), no warm-up; `WEFT_BENCH_COUNT_CONNS` and
 /// `WEFT_BENCH_COUNT_MSGS` override both.
 fn counted_run(cfg: &Config, server: &str, wrapper: &[String]) -> Result<(usize, u64), String> {
-    let conns = env_count("WEFT_BENCH_COUNT_CONNS").unwrap_or(cfg.size(64, 8));
+    let conns = env_count("WEFT_BENCH_COUNT_CONNS", cfg.size(64, 8))?;
     let timing = Timing {
         warmup: Duration::ZERO,
         max_time: Duration::from_secs(120),
-        max_count: env_count("WEFT_BENCH_COUNT_MSGS").unwrap_or(cfg.size(20_000, 1_000)) as u64,
+        max_count: env_count("WEFT_BENCH_COUNT_MSGS", cfg.size(20_000, 1_000))? as u64,
     };
     let m = measure(cfg, server, Proto::Echo, conns, timing, wrapper)?;
     Ok((conns, m.total))
 }
 
-/// A positive count from the environment variable `name`, if set.
-fn env_count(name: &str) -> Option<usize> {
-    std::env::var(name).ok()?.parse().ok().filter(|&n| n > 0)
+/// The positive count in the environment variable `name`, or `default` when it is unset.
+fn env_count(name: &str, default: usize) -> Result<usize, String> {
+    match std::env::var(name) {
+        Err(_) => Ok(default),
+        Ok(v) => match number::<usize>(name, &v)? {
+            0 => Err(format!("{name}: must be at least 1")),
+            n => Ok(n),
+        },
+    }
 }
 
 fn temp_file(what: &str, server: &str) -> std::path::PathBuf {

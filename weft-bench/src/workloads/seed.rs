@@ -67,7 +67,8 @@ impl Workload for Seed {
     const ABOUT: &'static str =
         "the essay's client/server, N = 1,000 and 9,000 clients in one process: server \
          on a current-thread runtime pinned to one CPU, clients on a second one pinned to \
-         the other; and N = 9,000 on one loop (wall s, CPU s, peak RSS, listen overflows)";
+         the other; and N = 9,000 on one loop; \"deep\" rows give every runtime \
+         listen(65535) (wall s, CPU s, peak RSS, listen overflows)";
 
     fn run<R: Runtime>(cfg: &Config) -> Vec<Sample> {
         // The essay's one second; --quick holds each connection 100 ms so
@@ -583,7 +584,7 @@ fn measure<R: Runtime>(spec: Spec) -> Result<Figures, String> {
         wall: c.wall,
         cpu: process_cpu_time().saturating_sub(cpu0),
         server_cpu: server_cpu.unwrap_or_default(),
-        peak_kib: super::sleep::peak_rss_kib()?,
+        peak_kib: crate::child::peak_rss_kib()?,
         bytes: c.bytes,
         failed: c.failed,
     })

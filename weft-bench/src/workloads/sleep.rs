@@ -122,7 +122,7 @@ fn child(args: &[String]) -> Result<Figures, String> {
         return Err(format!("expected RUNTIME N, got {args:?}"));
     };
     let n: usize = n.parse().map_err(|_| format!("N: '{n}' is not a number"))?;
-    let base_kib = peak_rss_kib()?;
+    let base_kib = crate::child::peak_rss_kib()?;
     let (wall, cpu) = match runtime.as_str() {
         "weft" => on_weft(n)?,
         "tokio" => on_tokio(n)?,
@@ -132,7 +132,7 @@ fn child(args: &[String]) -> Result<Figures, String> {
     Ok(Figures {
         wall,
         cpu,
-        peak_kib: peak_rss_kib()?,
+        peak_kib: crate::child::peak_rss_kib()?,
         base_kib,
     })
 }
@@ -140,10 +140,13 @@ fn child(args: &[String]) -> Result<Figures, String> {
 /// Times `spawn_all` (which spawns every task and returns a future joining them) on the
 /// wall clock and the process's CPU clock.
 async fn timed<J: Future<Output = ()>>(spawn_all: impl FnOnce() -> J) -> (Duration, Duration) {
-    let cpu0 = rusage().cpu;
+    let cpu0 = crate::epoll::process_cpu_time();
     let wall0 = Instant::now();
     spawn_all().await;
-    (wall0.elapsed(), rusage().cpu.saturating_sub(cpu0))
+    (
+        wall0.elapsed(),
+        crate::epoll::process_cpu_time().saturating_sub(cpu0),
+    )
 }
 
 fn on_weft(n: usize) -> Result<(Duration, Duration), String> {
@@ -199,44 +202,6 @@ fn on_smol(n: usize) -> (Duration, Duration) {
             }
         }
     })))
-}
-
-/// This process's peak resident set size since its `exec`, KiB (`VmHWM`).
-pub(crate) fn peak_rss_kib() -> Result<u64, String> {
-    let status = std::fs::read_to_string("/proc/self/status")
-        .map_err(|e| format!("reading /proc/self/status: {e}"))?;
-    status
-        .lines()
-        .find_map(|l| l.strip_prefix("VmHWM:"))
-        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
-        .ok_or_else(|| "no VmHWM line in /proc/self/status".to_string())
-}
-
-/// This process's CPU time so far.
-struct Usage {
-    /// User + system CPU time of every thread.
-    cpu: Duration,
-}
-
-fn rusage() -> Usage {
-    // SAFETY: `rusage` is plain integers and `timeval`s; all zeroes is a valid value.
-    let mut ru: libc::rusage = unsafe { std::mem::zeroed() };
-    // SAFETY: `ru` is a live, writable `rusage`; RUSAGE_SELF asks about this process.
-    let rc = unsafe { libc::getrusage(libc::RUSAGE_SELF, &mut ru) };
-    if rc != 0 {
-        return Usage {
-            cpu: Duration::ZERO,
-        };
-    }
-    let tv = |t: libc::timeval| {
-        Duration::new(
-            u64::try_from(t.tv_sec).unwrap_or(0),
-            u32::try_from(t.tv_usec).unwrap_or(0) * 1_000,
-        )
-    };
-    Usage {
-        cpu: tv(ru.ru_utime) + tv(ru.ru_stime),
-    }
 }
 
 #[cfg(test)]
