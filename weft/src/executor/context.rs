@@ -87,23 +87,18 @@ pub(crate) fn with_core<T, R>(
     value: T,
     f: impl FnOnce(&mut Core, T) -> R,
 ) -> Result<R, T> {
-    let mut value = Some(value);
-    let res = CONTEXT.try_with(|c| {
+    crate::util::local::lend(&CONTEXT, value, |c, value| {
         // The installed core says which runtime it belongs to; the entered
         // handle does not matter (a task of runtime A woken while A's core
         // is here goes to A's queue, whichever handle is entered).
-        let mut core = c.core.try_borrow_mut().ok()?;
-        let core = core.as_mut()?;
-        if !core.is_of(shared) {
-            return None;
+        let Ok(mut core) = c.core.try_borrow_mut() else {
+            return Err(value);
+        };
+        match core.as_mut() {
+            Some(core) if core.is_of(shared) => Ok(f(core, value)),
+            _ => Err(value),
         }
-        Some(f(core, value.take()?))
-    });
-    match (res, value) {
-        (Ok(Some(r)), _) => Ok(r),
-        (_, Some(v)) => Err(v),
-        (_, None) => unreachable!("value consumed without a result"),
-    }
+    })
 }
 
 /// Enter a runtime on this thread: `spawn` and friends now target it.

@@ -508,21 +508,22 @@ fn with_current<T, R>(
     value: T,
     f: impl FnOnce(&mut LocalState, T) -> R,
 ) -> Result<R, T> {
-    let mut value = Some(value);
-    let res = CURRENT.try_with(|c| {
-        let current = c.try_borrow().ok()?;
-        let ctx = current.as_ref()?;
-        if !Arc::ptr_eq(&ctx.shared, shared) {
-            return None;
-        }
-        let mut state = ctx.state.try_borrow_mut().ok()?;
-        Some(f(&mut state, value.take()?))
-    });
-    match (res, value) {
-        (Ok(Some(r)), _) => Ok(r),
-        (_, Some(v)) => Err(v),
-        (_, None) => unreachable!("value consumed without a result"),
-    }
+    crate::util::local::lend(&CURRENT, value, |c, value| {
+        let Ok(current) = c.try_borrow() else {
+            return Err(value);
+        };
+        let Some(ctx) = current
+            .as_ref()
+            .filter(|ctx| Arc::ptr_eq(&ctx.shared, shared))
+        else {
+            return Err(value);
+        };
+        let res = match ctx.state.try_borrow_mut() {
+            Ok(mut state) => Ok(f(&mut state, value)),
+            Err(_) => Err(value),
+        };
+        res
+    })
 }
 
 impl Schedule for Arc<Shared> {

@@ -87,17 +87,15 @@ impl Core {
 /// borrowed; hand `value` back otherwise.
 fn with_core<T, R>(shared: &Shared, value: T, f: impl FnOnce(&mut Core, T) -> R) -> Result<R, T> {
     let addr = shared as *const Shared as usize;
-    let mut value = Some(value);
-    let res = CORE.try_with(|c| {
-        let mut core = c.try_borrow_mut().ok()?;
-        let core = core.as_mut().filter(|core| core.shared_addr == addr)?;
-        Some(f(core, value.take()?))
-    });
-    match (res, value) {
-        (Ok(Some(r)), _) => Ok(r),
-        (_, Some(v)) => Err(v),
-        (_, None) => unreachable!("value consumed without a result"),
-    }
+    crate::util::local::lend(&CORE, value, |c, value| {
+        let Ok(mut core) = c.try_borrow_mut() else {
+            return Err(value);
+        };
+        match core.as_mut() {
+            Some(core) if core.shared_addr == addr => Ok(f(core, value)),
+            _ => Err(value),
+        }
+    })
 }
 
 fn task_addr(task: &Queued) -> usize {
